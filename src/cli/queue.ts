@@ -1,0 +1,3 @@
+import type { Command } from 'commander';
+
+export function registerQueue(_program: Command): void {}
