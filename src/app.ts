@@ -4,6 +4,8 @@
  * own copy.
  */
 import type { LoadedConfig } from './config/load.js';
+import type { Resolver } from './dns/resolver.js';
+import type { Restrictions } from './intake/restrictions.js';
 import type { Scanner } from './scan/scanner.js';
 import type { Store } from './store/store.js';
 
@@ -14,4 +16,8 @@ export interface AppContext {
   /** Injectable so tests can run the retry schedule without waiting. */
   now: () => number;
   node: string;
+  /** Sender limits and blocks, called by the intake pipeline; absent: no restrictions. */
+  restrictions?: Restrictions;
+  /** The shared DNS resolver (dns.servers); absent in hand-made contexts: see resolverOf(). */
+  resolver?: Resolver;
 }

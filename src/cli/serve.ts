@@ -1,3 +1,73 @@
+/**
+ * `outpost serve`: runs the gateway until SIGTERM or SIGINT. Builds the shared context,
+ * starts each service in turn (SMTP submission first), and on a signal stops them in the
+ * reverse order, so nothing is accepted that cannot be finished, then closes the store.
+ *
+ * A service is anything with a stop(); add one by pushing it onto `services`.
+ */
 import type { Command } from 'commander';
+import { buildApp } from '../app-build.js';
+import { initLog, maillog } from '../maillog/log.js';
+import { ListenError, startSubmission } from '../submission/server.js';
+import { loadTlsMaterial } from '../submission/tls.js';
+import { CliError, loadFromOptions, type GlobalOptions } from './common.js';
 
-export function registerServe(_program: Command): void {}
+export interface Service {
+  name: string;
+  stop(): Promise<void>;
+}
+
+function waitForSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    const on = (sig: NodeJS.Signals) => {
+      process.removeListener('SIGTERM', on);
+      process.removeListener('SIGINT', on);
+      // A second signal during the shutdown means "now".
+      process.once('SIGTERM', () => process.exit(1));
+      process.once('SIGINT', () => process.exit(1));
+      resolve(sig);
+    };
+    process.on('SIGTERM', on);
+    process.on('SIGINT', on);
+  });
+}
+
+async function stopAll(services: Service[]): Promise<void> {
+  for (const s of [...services].reverse()) {
+    try {
+      await s.stop();
+    } catch (err) {
+      maillog.error({ service: s.name, error: (err as Error).message }, 'service did not stop cleanly');
+    }
+  }
+}
+
+export function registerServe(program: Command): void {
+  program
+    .command('serve')
+    .description('run the gateway: SMTP submission (STARTTLS and implicit TLS), queue, delivery')
+    .action(async () => {
+      const cfg = loadFromOptions(program.opts<GlobalOptions>());
+      initLog(cfg.log.level, cfg.node_id);
+      const ctx = await buildApp(cfg);
+      const services: Service[] = [];
+      try {
+        const tlsMaterial = await loadTlsMaterial(cfg);
+        services.push({ name: 'smtp', ...(await startSubmission(ctx, tlsMaterial)) });
+      } catch (err) {
+        await stopAll(services);
+        await ctx.store.close();
+        if (err instanceof ListenError) {
+          throw new CliError(`${err.message}; check ${err.key} in ${cfg.source ?? 'the config (embedded defaults)'}`, 1);
+        }
+        throw err;
+      }
+      maillog.started({ store: ctx.store.kind, scanners: ctx.scanners.map((s) => s.name), config: cfg.source });
+
+      const signal = await waitForSignal();
+      maillog.stopping({ signal, grace_ms: cfg.smtp.shutdown_grace });
+      await stopAll(services);
+      await ctx.store.close();
+      process.exit(0);
+    });
+}

@@ -29,3 +29,16 @@ export function isAbsent(err: unknown): boolean {
 export function isTemporary(err: unknown): boolean {
   return !isAbsent(err);
 }
+
+const fallback = new WeakMap<object, Resolver>();
+
+/** The context's resolver, or one made once from its config when the context has none. */
+export function resolverOf(ctx: { cfg: Pick<LoadedConfig, 'dns'>; resolver?: Resolver }): Resolver {
+  if (ctx.resolver) return ctx.resolver;
+  let r = fallback.get(ctx);
+  if (!r) {
+    r = createResolver(ctx.cfg);
+    fallback.set(ctx, r);
+  }
+  return r;
+}

@@ -72,4 +72,9 @@ export const replies = {
   rateRecipients: reply(452, '4.5.3', 'Too many recipients in the last hour; try again later'),
 
   shuttingDown: reply(421, '4.3.2', 'Service shutting down; try again later'),
+
+  // Protocol errors of a submission session
+  commandTooLong: reply(500, '5.5.2', 'Line too long: command lines are limited to 512 octets (RFC 5321 section 4.5.3.1.4)'),
+  badBase64: reply(501, '5.5.2', 'Cannot decode the base64 response; authentication aborted'),
+  tooManyErrors: reply(421, '4.7.0', 'Too many errors in this session; closing the connection'),
 } as const;
