@@ -17,25 +17,21 @@ export function checkOrigin(req: FastifyRequest): string | null {
   const origin = header(req, 'origin');
   if (origin === undefined) return null;
   if (origin === 'null') return 'Origin: null';
-  let host: string;
-  try {
-    host = new URL(origin).host;
-  } catch {
-    return `Origin: ${origin}`;
-  }
   // Host is what the browser addressed (or X-Forwarded-Host from a trusted proxy); a page
   // served from another origin cannot make the browser send our Host with its own Origin.
   // The scheme is not compared: a proxy without X-Forwarded-Proto would fail every form.
-  if (host.toLowerCase() !== hostOf(req)) return `Origin: ${origin}`;
+  // Both sides go through URL so that a default port ("host:80") compares equal to none.
+  try {
+    const o = new URL(origin);
+    if (new URL(`${o.protocol}//${req.host ?? ''}`).host !== o.host) return `Origin: ${origin}`;
+  } catch {
+    return `Origin: ${origin}`;
+  }
   return null;
 }
 
 export function checkToken(expected: string | undefined | null, given: unknown): boolean {
   return typeof given === 'string' && sameToken(expected, given);
-}
-
-function hostOf(req: FastifyRequest): string {
-  return (req.host ?? '').toLowerCase();
 }
 
 function header(req: FastifyRequest, name: string): string | undefined {
