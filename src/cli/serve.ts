@@ -10,6 +10,7 @@ import { buildApp } from '../app-build.js';
 import { initLog, maillog } from '../maillog/log.js';
 import { ListenError, startSubmission } from '../submission/server.js';
 import { loadTlsMaterial } from '../submission/tls.js';
+import { startWeb } from '../web/server.js';
 import { CliError, loadFromOptions, type GlobalOptions } from './common.js';
 
 export interface Service {
@@ -54,6 +55,7 @@ export function registerServe(program: Command): void {
       try {
         const tlsMaterial = await loadTlsMaterial(cfg);
         services.push({ name: 'smtp', ...(await startSubmission(ctx, tlsMaterial)) });
+        services.push({ name: 'web', ...(await startWeb(ctx)) });
       } catch (err) {
         await stopAll(services);
         await ctx.store.close();

@@ -12,6 +12,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { AppContext } from '../app.js';
 import { parseHostPort } from '../config/schema.js';
 import { maillog } from '../maillog/log.js';
+import { ListenError } from '../submission/server.js';
 import { loadAssets } from './assets.js';
 import { registerComposeRoutes } from './compose-routes.js';
 import type { WebDeps } from './deps.js';
@@ -99,7 +100,7 @@ export async function buildWebApp(deps: WebDeps): Promise<FastifyInstance> {
 export interface WebServer {
   /** "127.0.0.1:8080" for each listener, with the port actually bound. */
   addresses: string[];
-  close(): Promise<void>;
+  stop(): Promise<void>;
 }
 
 /** Starts one listener per web.listen address and logs each once it is ready. */
@@ -112,7 +113,9 @@ export async function startWeb(ctx: AppContext): Promise<WebServer> {
       const { host, port } = parseHostPort(listen)!;
       const app = await buildWebApp(deps);
       apps.push(app);
-      await app.listen({ host, port });
+      await app.listen({ host, port }).catch((err: NodeJS.ErrnoException) => {
+        throw new ListenError('web.listen', listen, err.code, `cannot listen on ${listen} (${err.code ?? err.message})`);
+      });
       const bound = app.server.address();
       const actualPort = bound && typeof bound === 'object' ? bound.port : port;
       const address = host.includes(':') ? `[${host}]:${actualPort}` : `${host}:${actualPort}`;
@@ -125,7 +128,7 @@ export async function startWeb(ctx: AppContext): Promise<WebServer> {
   }
   return {
     addresses,
-    close: async () => {
+    stop: async () => {
       await Promise.allSettled(apps.map((a) => a.close()));
     },
   };
