@@ -4,7 +4,8 @@
  */
 import { promises as dnsPromises } from 'node:dns';
 
-export const TEST_DNS = '127.0.0.53:5300';
+/** OUTPOST_TEST_DNS moves it (setup.sh starts it there too), e.g. when another test DNS holds the address. */
+export const TEST_DNS = process.env.OUTPOST_TEST_DNS ?? '127.0.0.53:5300';
 
 /** A resolver that asks only the test DNS. */
 export function testResolver(): dnsPromises.Resolver {
