@@ -132,17 +132,16 @@ async function currentVersion(client: pg.ClientBase): Promise<number> {
 export async function migrate(pool: pg.Pool): Promise<MigrationResult> {
   const client = await pool.connect();
   let locked = false;
+  let failed: Error | undefined;
   try {
+    // The lock comes first: even CREATE TABLE IF NOT EXISTS fails when two sessions run it at
+    // the same instant.
+    await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK.toString()]);
+    locked = true;
     await client.query(`CREATE TABLE IF NOT EXISTS schema_version (
       version integer PRIMARY KEY,
       applied bigint NOT NULL
-    )`).catch(async (err: { code?: string }) => {
-      // Two nodes creating the table at the same instant: one loses on the catalog's unique
-      // index, and the table exists all the same.
-      if (err.code !== '23505' && err.code !== '42P07') throw err;
-    });
-    await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK.toString()]);
-    locked = true;
+    )`);
     const from = await currentVersion(client);
     if (from > PG_MIGRATIONS.length) throw new SchemaTooNewError(from, PG_MIGRATIONS.length);
     for (let v = from; v < PG_MIGRATIONS.length; v++) {
@@ -156,9 +155,13 @@ export async function migrate(pool: pg.Pool): Promise<MigrationResult> {
         throw err;
       }
     }
-    return { from, to: Math.max(from, PG_MIGRATIONS.length) };
+    return { from, to: PG_MIGRATIONS.length };
+  } catch (err) {
+    failed = err instanceof Error ? err : new Error(String(err));
+    throw err;
   } finally {
     if (locked) await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK.toString()]).catch(() => undefined);
-    client.release();
+    // A connection that failed is not handed back to the pool for reuse.
+    client.release(failed);
   }
 }

@@ -14,7 +14,7 @@
  */
 import pg from 'pg';
 import { maillog } from '../maillog/log.js';
-import { migrate, type MigrationResult } from './pg-migrations.js';
+import { migrate, SchemaTooNewError, type MigrationResult } from './pg-migrations.js';
 import { PgInsertBatcher } from './pg-insert.js';
 import {
   type Account, type AttemptRow, type Block, type MessageFilter, type MessageRow, type NewMessage,
@@ -85,7 +85,7 @@ export async function migratePostgres(url: string): Promise<MigrationResult> {
 /** Keeps the error's code (reportAndExit knows ECONNREFUSED) and says where and what to do. */
 function describeOpenError(err: unknown, url: string): unknown {
   const e = err as Error & { code?: string };
-  if (!(e instanceof Error) || e.code === 'ECONNREFUSED') return err;
+  if (!(e instanceof Error) || e instanceof SchemaTooNewError || e.code === 'ECONNREFUSED') return err;
   const hint: Record<string, string> = {
     '3D000': 'create the database (createdb) or fix store.postgres in the config',
     '28P01': 'check the user and password in store.postgres',
