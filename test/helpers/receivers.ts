@@ -86,7 +86,8 @@ async function launchSink(addr: string, port: number, opts: SinkOptions): Promis
   mkdirSync(dumpDir, { mode: 0o777 });
   chmodSync(dumpDir, 0o777);
   const endpoint = addr.includes(':') ? `[${addr}]:${port}` : `${addr}:${port}`;
-  const args = ['-c', '-u', 'nobody'];
+  // -u is required as root (smtp-sink drops to that user after bind) and refused otherwise
+  const args = process.getuid?.() === 0 ? ['-c', '-u', 'nobody'] : ['-c'];
   if (opts.dump !== false) args.push('-d', `${dumpDir}/%Y%m%d%H%M%S.`);
   args.push(...(opts.args ?? []), endpoint, '256');
   const proc = trackChild(spawn('/usr/sbin/smtp-sink', args, { stdio: ['ignore', 'pipe', 'pipe'] }));
