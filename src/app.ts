@@ -3,6 +3,7 @@
  * store, resolver, scanners, clock. Modules take what they need from here; none builds its
  * own copy.
  */
+import type { EventEmitter } from 'node:events';
 import type { LoadedConfig } from './config/load.js';
 import type { Resolver } from './dns/resolver.js';
 import type { Restrictions } from './intake/restrictions.js';
@@ -20,4 +21,9 @@ export interface AppContext {
   restrictions?: Restrictions;
   /** The shared DNS resolver (dns.servers); absent in hand-made contexts: see resolverOf(). */
   resolver?: Resolver;
+  /**
+   * Queue notifications: intake emits 'queued' (with the queue id) once a message is stored,
+   * which wakes the queue runner at once instead of at its next poll.
+   */
+  queueEvents?: EventEmitter;
 }

@@ -204,6 +204,12 @@ class PgStore implements Store {
     return (rows[0]?.t as number | null | undefined) ?? null;
   }
 
+  async renewLeases(ids: number[], node: string, until: number): Promise<void> {
+    if (ids.length === 0) return;
+    await this.rows(`UPDATE recipients SET next_attempt = $1 WHERE id = ANY($2) AND lease_owner = $3
+      AND next_attempt IS NOT NULL RETURNING id`, [until, ids, node]);
+  }
+
   async recordOutcomes(updates: RecipientUpdate[], attempt?: AttemptRow): Promise<void> {
     if (updates.length === 0 && !attempt) return;
     await this.transaction(async (c) => {

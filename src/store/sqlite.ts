@@ -176,6 +176,13 @@ export class SqliteStore implements Store {
     return row.t;
   }
 
+  async renewLeases(ids: number[], node: string, until: number): Promise<void> {
+    const stmt = this.db.prepare('UPDATE recipients SET next_attempt = ? WHERE id = ? AND lease_owner = ? AND next_attempt IS NOT NULL');
+    this.db.transaction(() => {
+      for (const id of ids) stmt.run(until, id, node);
+    })();
+  }
+
   async recordOutcomes(updates: RecipientUpdate[], attempt?: AttemptRow): Promise<void> {
     this.db.transaction(() => {
       for (const u of updates) {

@@ -138,6 +138,11 @@ export interface Store {
   claimDue(now: number, limit: number, node: string, leaseMs: number): Promise<RecipientRow[]>;
   /** The earliest nextAttempt of any recipient, or null when nothing waits. */
   nextDue(): Promise<number | null>;
+  /**
+   * Extends the leases `node` holds on these recipients to `until`, for deliveries that take
+   * longer than one lease; rows another node has taken meanwhile are left alone.
+   */
+  renewLeases?(ids: number[], node: string, until: number): Promise<void>;
   /** Applies updates and appends the attempt (if any) in one transaction. */
   recordOutcomes(updates: RecipientUpdate[], attempt?: AttemptRow): Promise<void>;
   attempts(messageId: string): Promise<AttemptRow[]>;
