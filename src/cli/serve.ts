@@ -48,6 +48,9 @@ export function registerServe(program: Command): void {
     .command('serve')
     .description('run the gateway: SMTP submission (STARTTLS and implicit TLS), queue, delivery')
     .action(async () => {
+      // Listen for signals first: one that arrives while services start must still lead to
+      // a clean stop, not to the default "die at once".
+      const signalled = waitForSignal();
       const cfg = loadFromOptions(program.opts<GlobalOptions>());
       initLog(cfg.log.level, cfg.node_id);
       const ctx = await buildApp(cfg);
@@ -66,7 +69,7 @@ export function registerServe(program: Command): void {
       }
       maillog.started({ store: ctx.store.kind, scanners: ctx.scanners.map((s) => s.name), config: cfg.source });
 
-      const signal = await waitForSignal();
+      const signal = await signalled;
       maillog.stopping({ signal, grace_ms: cfg.smtp.shutdown_grace });
       await stopAll(services);
       await ctx.store.close();
