@@ -164,6 +164,23 @@ for (const backend of BACKENDS) {
       assert.deepEqual(again.map((x) => [x.id, x.leaseOwner, x.nextAttempt]), [[r!.id, 'other', T0 + 1000]]);
     }));
 
+    test('renewLeases extends only the leases the node still holds', () => withFreshStore(backend, async (s) => {
+      assert.ok(s.renewLeases, 'renewLeases is implemented');
+      await s.insertMessage(message('q', { recipients: rcpts(3) }));
+      const [r0, r1, r2] = await s.claimDue(T0, 10, 'node-a', 1000);
+      // All three leases ran out and node-b took one (r0: equal due times go by id); r2 was
+      // finished. Only r1 is still node-a's.
+      assert.deepEqual((await s.claimDue(T0 + 1000, 1, 'node-b', 1000)).map((r) => r.id), [r0!.id]);
+      await s.recordOutcomes([{ id: r2!.id, state: 'delivered', nextAttempt: null, doneAt: T0 + 5 }]);
+      await s.renewLeases!([r0!.id, r1!.id, r2!.id], 'node-a', T0 + 60_000);
+      assert.deepEqual((await s.getMessage('q'))!.recipients.map((r) => [r.id, r.leaseOwner, r.nextAttempt, r.state]), [
+        [r0!.id, 'node-b', T0 + 2000, 'queued'],
+        [r1!.id, 'node-a', T0 + 60_000, 'queued'],
+        [r2!.id, null, null, 'delivered'],
+      ]);
+      await s.renewLeases!([], 'node-a', T0 + 90_000);
+    }));
+
     test('two handles claiming at once never take the same recipient', () => withBacking(backend, async (_b, open) => {
       const a = await open();
       const b = await open();
