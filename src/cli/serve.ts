@@ -8,6 +8,7 @@
 import type { Command } from 'commander';
 import { buildApp } from '../app-build.js';
 import { initLog, maillog } from '../maillog/log.js';
+import { startQueueRunner } from '../queue/runner.js';
 import { ListenError, startSubmission } from '../submission/server.js';
 import { loadTlsMaterial } from '../submission/tls.js';
 import { startWeb } from '../web/server.js';
@@ -56,6 +57,8 @@ export function registerServe(program: Command): void {
       const ctx = await buildApp(cfg);
       const services: Service[] = [];
       try {
+        // First in, last out: on shutdown intake stops before the queue runner does.
+        services.push({ name: 'queue', ...startQueueRunner(ctx) });
         const tlsMaterial = await loadTlsMaterial(cfg);
         services.push({ name: 'smtp', ...(await startSubmission(ctx, tlsMaterial)) });
         services.push({ name: 'web', ...(await startWeb(ctx)) });
