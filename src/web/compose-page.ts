@@ -53,8 +53,8 @@ ${summary}
   <input type="hidden" name="csrf" value="${v.user.csrf}">
   <p class="from">From: <strong>${v.user.address}</strong></p>
   ${input('to', several, addrAttrs)}
-  ${input('cc', several, addrAttrs)}
-  ${input('bcc', `${several} Bcc recipients get the message but are not shown to the others.`, addrAttrs)}
+  ${input('cc', undefined, addrAttrs)}
+  ${input('bcc', 'Bcc recipients get the message but are not shown to the others.', addrAttrs)}
   ${input('subject')}
   ${field('message', errors.message, undefined, (d, i) =>
     html`<textarea id="message" name="message" rows="12"${d}${i}>${v.fields.message}</textarea>`)}
