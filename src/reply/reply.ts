@@ -64,6 +64,8 @@ export const replies = {
   malware: (name: string) => reply(554, '5.7.1', `Message refused: malware found (${name})`),
   spam: (detail: string) => reply(550, '5.7.1', `Message refused as spam (${detail})`),
   blockedContent: (detail: string) => reply(554, '5.7.1', `Message refused: ${detail}`),
+  /** A structure no mail program produces (RFC 3463 X.6.0: media error). */
+  malformedMessage: (detail: string) => reply(550, '5.6.0', `Message refused: malformed message (${detail})`),
   scannerUnavailable: (name: string) =>
     reply(451, '4.7.1', `Message could not be scanned (${name} unavailable); try again later`),
   senderBlocked: reply(550, '5.7.1',
