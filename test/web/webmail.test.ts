@@ -37,11 +37,20 @@ describe('webmail in Chromium', () => {
   let browser: BrowserContext;
   let page: Page;
   let base: string;
+  /** Every URL the browser asked for: all must be the gateway's own (or the test's foreign page). */
+  const requests: string[] = [];
 
   before(async () => {
     const port = await freeCommonPort(['127.0.0.31', '127.0.0.32']);
-    [d1, d2] = await Promise.all([startRecorder('127.0.0.31', port), startRecorder('127.0.0.32', port)]);
-    gw = await startGateway({ toml: `[delivery]\nport = ${port}\n` });
+    // bob@d2 is refused once with a 4xx, so the sent page shows a deferral and then, without
+    // a reload, the delivery at the next slot of a short schedule.
+    [d1, d2] = await Promise.all([
+      startRecorder('127.0.0.31', port),
+      startRecorder('127.0.0.32', port, {
+        rules: [{ match: '^bob@d2\\.example\\.test$', code: 451, text: '4.2.0 Mailbox busy, try again later', times: 1 }],
+      }),
+    ]);
+    gw = await startGateway({ toml: `[delivery]\nport = ${port}\n[retry]\nschedule = ["6s until 1h"]\n` });
     const added = await gw.cli(['user', 'add', USER, '--password-stdin'], PASSWORD);
     assert.equal(added.code, 0, added.stderr);
     base = `http://127.0.0.1:${gw.webPort}`;
@@ -54,11 +63,14 @@ describe('webmail in Chromium', () => {
       viewport: { width: 390, height: 844 },
     });
     page = browser.pages()[0] ?? (await browser.newPage());
+    page.on('request', (r) => requests.push(r.url()));
     mkdirSync(ARTIFACTS_DIR, { recursive: true });
   });
 
   after(async () => {
     await browser?.close();
+    const foreign = requests.filter((u) => !u.startsWith(`${base}/`) && !/^http:\/\/127\.0\.0\.1:\d+\/$/.test(u));
+    assert.deepEqual(foreign, [], 'the pages load nothing from elsewhere');
     if (gw) assert.equal(await gw.stop(), 0);
     await Promise.all([d1?.stop(), d2?.stop()]);
   });
@@ -80,6 +92,8 @@ describe('webmail in Chromium', () => {
   test('a wrong password shows an error and no session', async () => {
     await page.goto(base);
     assert.equal(new URL(page.url()).pathname, '/login');
+    assert.equal(await page.locator('html').getAttribute('lang'), 'en');
+    assert.equal(await page.locator('meta[name="viewport"]').getAttribute('content'), 'width=device-width, initial-scale=1');
     await page.getByLabel('Email address').fill(USER);
     await page.getByLabel('Password').fill('not the password');
     await page.getByRole('button', { name: 'Log in' }).click();
@@ -98,6 +112,8 @@ describe('webmail in Chromium', () => {
     await page.getByLabel('Message').fill('Hello Alice,\n\nthe report is attached.\n\nAnn\n');
     const attachment = Buffer.from('name;amount\nÄpfel;3\n', 'utf8');
     await page.getByLabel('Attachments').setInputFiles({ name: 'bericht-ä.csv', mimeType: 'text/csv', buffer: attachment });
+    // A phone-sized window: nothing sticks out sideways.
+    assert.equal(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth), true);
     await page.screenshot({ path: path.join(ARTIFACTS_DIR, 'webmail-compose.png'), fullPage: true });
     await page.getByRole('button', { name: 'Send' }).click();
 
@@ -110,12 +126,20 @@ describe('webmail in Chromium', () => {
       ['alice@d1.example.test', 'bob@d2.example.test', 'carol@d1.example.test']);
     for (const s of await rows.locator('.badge').allTextContents()) assert.match(s, /^(queued|delivered)$/);
 
-    // The page updates by itself: no reload from here on.
+    // The page updates by itself: no reload from here on (the marker would be gone).
+    await page.evaluate(() => ((window as unknown as { marker: number }).marker = 1));
+    const bob = rows.filter({ hasText: 'bob@d2.example.test' });
+    await bob.locator('.badge', { hasText: 'deferred' }).waitFor({ timeout: 20_000 });
+    const deferred = (await bob.locator('td.detail').textContent()) ?? '';
+    assert.match(deferred, /Last reply from mx\.d2\.example\.test: .*451 4\.2\.0 Mailbox busy, try again later/);
+    assert.match(deferred, /Next attempt \d{4}-\d\d-\d\d \d\d:\d\d UTC\.$/);
     for (const addr of ['alice@d1.example.test', 'bob@d2.example.test', 'carol@d1.example.test']) {
       await rows.filter({ hasText: addr }).locator('.badge', { hasText: 'delivered' }).waitFor({ timeout: 30_000 });
     }
     assert.match(await rows.filter({ hasText: 'bob@d2.example.test' }).locator('td.detail').textContent() ?? '',
       /^Delivered \d{4}-\d\d-\d\d \d\d:\d\d UTC/);
+    assert.equal(await page.evaluate(() => (window as unknown as { marker?: number }).marker), 1);
+    assert.match((await page.locator('#live').textContent()) ?? '', /bob@d2\.example\.test: delivered\./);
     await page.screenshot({ path: path.join(ARTIFACTS_DIR, 'webmail-sent.png'), fullPage: true });
 
     const [m1] = await d1.waitForMessages(1);
@@ -160,9 +184,12 @@ describe('webmail in Chromium', () => {
     });
     const qid = new URL(location).searchParams.get('queued');
     assert.ok(qid, `not queued: ${location}`);
-    const msgs = await d1.waitForMessages(2, 30_000);
-    const raw = msgs.find((m) => m.data.includes(`Subject: Line one X-Injected: yes`));
-    assert.ok(raw, msgs.map((m) => m.data.toString()).join('\n----\n'));
+    let raw: RecordedMessage | undefined;
+    await waitFor(async () => {
+      raw = (await d1.messages()).find((m) => m.data.includes('Subject: Line one X-Injected: yes'));
+      return raw !== undefined;
+    }, { timeout: 30_000, what: 'the message at the receiver of d1.example.test' });
+    assert.ok(raw);
     const head = raw.data.toString('latin1').split('\r\n\r\n')[0]!;
     assert.equal(/^X-Injected:/im.test(head), false, head);
     const parsed = await simpleParser(raw.data);
