@@ -59,7 +59,7 @@ ${summary}
   ${field('message', errors.message, undefined, (d, i) =>
     html`<textarea id="message" name="message" rows="12"${d}${i}>${v.fields.message}</textarea>`)}
   ${field('attachments', errors.attachments,
-    `Optional. Up to ${formatSize(v.maxBytes)} in total.` +
+    `Optional. The whole message may be at most ${formatSize(v.maxBytes)}; attachments grow by about a third when sent.` +
       (v.hadAttachments ? ' Select your files again: they were not kept after the error.' : ''),
     (d, i) => html`<input id="attachments" name="attachments" type="file" multiple data-max-bytes="${String(v.maxBytes)}"${d}${i}>`)}
   <div class="actions">

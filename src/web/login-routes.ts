@@ -60,7 +60,7 @@ export function registerLoginRoutes(app: FastifyInstance, deps: WebDeps): void {
     }
 
     await deps.throttle.succeeded(user);
-    const session = await deps.sessions.create(account.address);
+    const session = await deps.sessions.create(account);
     deps.sessions.setCookie(req, reply, session);
     reply.clearCookie(LOGIN_COOKIE, cookieOptions(req));
     maillog.webLogin({ user: account.address, ip, result: 'ok' });

@@ -2,12 +2,14 @@
  * Web sessions, kept in the store's key/value table so that any node behind the same
  * database can serve a logged-in user. The cookie holds a random id; the store holds only its
  * SHA-256, so a copy of the database does not hand out live sessions. Each session carries
- * its own CSRF token. Sessions end at a fixed time after login (web.session_ttl) or at logout.
+ * its own CSRF token. Sessions end at a fixed time after login (web.session_ttl), at logout,
+ * and when the mailbox is deleted or its password changed (the session remembers a digest of
+ * the password hash it was opened with).
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type {} from '@fastify/cookie';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { Store } from '../store/store.js';
+import type { Account, Store } from '../store/store.js';
 
 export const SESSION_COOKIE = 'outpost_session';
 /** Double-submit token for the login form, which comes before any session exists. */
@@ -28,6 +30,8 @@ interface StoredSession {
   csrf: string;
   created: number;
   expires: number;
+  /** Digest of the account's password hash at login. */
+  pw: string;
 }
 
 export function randomToken(): string {
@@ -36,6 +40,10 @@ export function randomToken(): string {
 
 function keyOf(id: string): string {
   return 'web:session:' + createHash('sha256').update(id).digest('hex');
+}
+
+function passwordDigest(account: Account): string {
+  return createHash('sha256').update(account.hash).digest('hex').slice(0, 32);
 }
 
 /** Constant-time comparison of two tokens (an absent one never matches). */
@@ -69,10 +77,10 @@ export class Sessions {
   ) {}
 
   /** A new session for `user`; a fresh id each login, so a planted cookie is worthless. */
-  async create(user: string): Promise<Session> {
+  async create(account: Account): Promise<Session> {
     const now = this.now();
-    const s: Session = { id: randomToken(), user, csrf: randomToken(), created: now, expires: now + this.ttlMs };
-    const stored: StoredSession = { user: s.user, csrf: s.csrf, created: s.created, expires: s.expires };
+    const s: Session = { id: randomToken(), user: account.address, csrf: randomToken(), created: now, expires: now + this.ttlMs };
+    const stored: StoredSession = { user: s.user, csrf: s.csrf, created: s.created, expires: s.expires, pw: passwordDigest(account) };
     await this.store.kvSet(keyOf(s.id), JSON.stringify(stored), s.expires);
     return s;
   }
@@ -88,7 +96,12 @@ export class Sessions {
       return null;
     }
     if (stored.expires <= this.now()) return null;
-    return { id, ...stored };
+    const account = await this.store.getAccount(stored.user);
+    if (!account || passwordDigest(account) !== stored.pw) {
+      await this.store.kvDelete(keyOf(id));
+      return null;
+    }
+    return { id, user: stored.user, csrf: stored.csrf, created: stored.created, expires: stored.expires };
   }
 
   async destroy(id: string): Promise<void> {

@@ -225,6 +225,21 @@ describe('webmail app', () => {
     assert.equal(after.headers.location, '/login');
   });
 
+  test('a password change ends the sessions opened with the old one', async () => {
+    const jar = new Jar();
+    await login(h, jar);
+    const ok = await h.app.inject({ method: 'GET', url: '/compose', headers: { cookie: jar.header() } });
+    assert.equal(ok.statusCode, 200);
+    await h.ctx.store.setPassword(USER, await hashPassword('a new password'));
+    try {
+      const res = await h.app.inject({ method: 'GET', url: '/compose', headers: { cookie: jar.header() } });
+      assert.equal(res.statusCode, 303);
+      assert.equal(res.headers.location, '/login');
+    } finally {
+      await h.ctx.store.setPassword(USER, await hashPassword(PASSWORD));
+    }
+  });
+
   test('sessions expire after web.session_ttl', async () => {
     const jar = new Jar();
     await login(h, jar);
