@@ -48,7 +48,9 @@ describe('durability and shutdown', () => {
 
     const again = await gw.restart();
     started.push(again);
-    const m = (await queuedMessages(again)).find((x) => x.id === id);
+    const list = await again.cli(['queue', 'list', '--json']);
+    assert.equal(list.code, 0, list.stderr);
+    const m = (JSON.parse(list.stdout) as Array<{ id: string; recipients: Array<{ address: string }> }>).find((x) => x.id === id);
     assert.ok(m, `message ${id} survived the crash`);
     assert.deepEqual(m.recipients.map((r) => r.address), ['bob@example.net']);
     const body = (await queuedBody(again, id))!;
