@@ -163,6 +163,7 @@ describe('webmail in Chromium', () => {
     assert.match(alert, /The message was not sent/);
     assert.match(alert, /The gateway answered: 554 5\.7\.1 /);
     assert.match(alert, /Attachments are not kept: select them again/);
+    await page.screenshot({ path: path.join(ARTIFACTS_DIR, 'webmail-refused.png'), fullPage: true });
     assert.equal(await page.getByLabel('To', { exact: true }).inputValue(), 'alice@d1.example.test');
     assert.equal(await page.getByLabel('Subject').inputValue(), 'Virus test');
     assert.equal(await page.getByLabel('Message').inputValue(), EICAR);
