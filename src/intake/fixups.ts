@@ -2,9 +2,10 @@
  * Submission fix-ups (RFC 6409 section 8): the trace header every relay adds (RFC 5321
  * section 4.4), and Message-ID and Date when the client left them out (section 8.2, 8.3).
  * Everything is put in front of the message as the client sent it, so the original bytes
- * stay untouched after the added lines and the message is copied once.
+ * stay untouched after the added lines (and, see headroom.ts, the message is not copied).
  */
 import { isIPv6 } from 'node:net';
+import { prepend } from './headroom.js';
 import type { Submission } from './types.js';
 
 const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
@@ -68,5 +69,5 @@ export function applyFixups({ sub, message, queueId, hostname, now, extraHeaders
   const present = presentHeaders(message);
   if (!present.messageId) head += `Message-ID: <${queueId}@${hostname}>\r\n`;
   if (!present.date) head += `Date: ${rfc5322Date(now)}\r\n`;
-  return Buffer.concat([Buffer.from(head, 'utf8'), message]);
+  return prepend(Buffer.from(head, 'utf8'), message);
 }

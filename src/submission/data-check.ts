@@ -12,11 +12,13 @@
  * CRLF.CRLF. Chunks are kept (once) until the end; after the first violation they are
  * dropped and the rest is only counted, so an oversized or broken message costs no memory.
  */
+import { allocWithHeadroom } from '../intake/headroom.js';
 import { replies, type Reply } from '../reply/reply.js';
 
 const CR = 0x0d;
 const LF = 0x0a;
 const MAX_LINE = 998;
+const EMPTY = Buffer.alloc(0);
 
 export class MessageCollector {
   private chunks: Buffer[] = [];
@@ -43,10 +45,19 @@ export class MessageCollector {
     this.chunks.push(chunk);
   }
 
-  /** The whole message; the collector lets go of it. */
+  /**
+   * The whole message in one buffer with room for added headers in front (headroom.ts);
+   * each chunk is let go as soon as it is copied, so the message is held about once.
+   */
   take(): Buffer {
-    const all = Buffer.concat(this.chunks, this.size);
+    const all = allocWithHeadroom(this.violation ? 0 : this.size);
+    const chunks = this.chunks;
     this.chunks = [];
+    let at = 0;
+    for (let i = 0; i < chunks.length; i++) {
+      at += chunks[i]!.copy(all, at);
+      chunks[i] = EMPTY;
+    }
     return all;
   }
 
