@@ -73,6 +73,8 @@ export async function buildWebApp(deps: WebDeps): Promise<FastifyInstance> {
     const s = await deps.sessions.fromRequest(req);
     return reply.redirect(s ? '/compose' : '/login', 303);
   });
+  // Browsers ask for it on their own; there is none, and a 404 page would only be noise.
+  app.get('/favicon.ico', async (_req, reply) => reply.code(204).send());
   app.get('/assets/:name', async (req, reply) => {
     const asset = deps.assets.get((req.params as { name: string }).name);
     if (!asset) return sendPage(reply, 404, messagePage('Not found', 'There is no such file.', { href: '/', text: 'Webmail' }));

@@ -50,7 +50,7 @@ describe('webmail in Chromium', () => {
         rules: [{ match: '^bob@d2\\.example\\.test$', code: 451, text: '4.2.0 Mailbox busy, try again later', times: 1 }],
       }),
     ]);
-    gw = await startGateway({ toml: `[delivery]\nport = ${port}\n[retry]\nschedule = ["6s until 1h"]\n` });
+    gw = await startGateway({ toml: `[delivery]\nport = ${port}\n[retry]\nschedule = ["10s until 1h"]\n` });
     const added = await gw.cli(['user', 'add', USER, '--password-stdin'], PASSWORD);
     assert.equal(added.code, 0, added.stderr);
     base = `http://127.0.0.1:${gw.webPort}`;
