@@ -6,17 +6,8 @@
 import type { AppContext } from './app.js';
 import type { LoadedConfig } from './config/load.js';
 import { createResolver } from './dns/resolver.js';
-import type { Scanner } from './scan/scanner.js';
+import { buildScanners } from './scan/index.js';
 import { openStore } from './store/open.js';
-
-/** The scanners the config enables, in scanning order (none until the scan module exists). */
-async function loadScanners(cfg: LoadedConfig): Promise<Scanner[]> {
-  // XXX: the scan module is built separately; until src/scan/index.ts exists the list is
-  // empty. Replace with a static import of buildScanners once it does.
-  const spec = './scan/index.js';
-  const mod = (await import(spec).catch(() => null)) as { buildScanners?: (c: LoadedConfig) => Scanner[] | Promise<Scanner[]> } | null;
-  return mod?.buildScanners ? await mod.buildScanners(cfg) : [];
-}
 
 export async function buildApp(cfg: LoadedConfig): Promise<AppContext> {
   const store = await openStore(cfg);
@@ -24,7 +15,7 @@ export async function buildApp(cfg: LoadedConfig): Promise<AppContext> {
     return {
       cfg,
       store,
-      scanners: await loadScanners(cfg),
+      scanners: buildScanners(cfg),
       now: Date.now,
       node: cfg.node_id,
       resolver: createResolver(cfg),
