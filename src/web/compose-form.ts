@@ -58,7 +58,9 @@ export function emptyFields(): ComposeFields {
 }
 
 /** Checks the fields; either the cleaned values or one error per field that is wrong. */
-export function validateCompose(f: ComposeFields): { ok: true; value: ValidCompose } | { ok: false; errors: FieldErrors } {
+export function validateCompose(
+  f: ComposeFields,
+): { ok: true; value: ValidCompose } | { ok: false; errors: FieldErrors } {
   const errors: FieldErrors = {};
   const lists: Record<AddressField, Mailbox[]> = { to: [], cc: [], bcc: [] };
   for (const field of ADDRESS_FIELDS) {
@@ -66,11 +68,17 @@ export function validateCompose(f: ComposeFields): { ok: true; value: ValidCompo
     if (typeof r === 'string') errors[field] = r;
     else lists[field] = r;
   }
-  if (!errors.to && !errors.cc && !errors.bcc && lists.to.length + lists.cc.length + lists.bcc.length === 0) {
+  if (
+    !errors.to &&
+    !errors.cc &&
+    !errors.bcc &&
+    lists.to.length + lists.cc.length + lists.bcc.length === 0
+  ) {
     errors.to = 'Enter at least one recipient in To, Cc or Bcc.';
   }
   const subject = cleanSubject(f.subject);
-  if (subject.length > MAX_SUBJECT) errors.subject = `The subject is too long (at most ${MAX_SUBJECT} characters).`;
+  if (subject.length > MAX_SUBJECT)
+    errors.subject = `The subject is too long (at most ${MAX_SUBJECT} characters).`;
   if (Object.keys(errors).length > 0) return { ok: false, errors };
   return { ok: true, value: { ...lists, subject, text: f.message } };
 }
@@ -86,16 +94,20 @@ export function cleanSubject(s: string): string {
 
 /** "Ann <ann@x.example>, bob@y.example" -> mailboxes, or a sentence saying what is wrong. */
 export function parseAddressList(input: string): Mailbox[] | string {
-  if (/[\r\n]/.test(input)) return 'Line breaks are not allowed here; separate addresses with commas.';
+  if (/[\r\n]/.test(input))
+    return 'Line breaks are not allowed here; separate addresses with commas.';
   if (input.trim() === '') return [];
   const out: Mailbox[] = [];
   for (const entry of addressparser(input)) {
-    if ('group' in entry && entry.group) return 'Address groups ("name: ...;") are not supported; list the addresses.';
+    if ('group' in entry && entry.group)
+      return 'Address groups ("name: ...;") are not supported; list the addresses.';
     const a = entry as { name: string; address: string };
     const address = normalizeAddress(a.address ?? '');
     if (!address) {
       const shown = (a.address || a.name || '').trim();
-      return shown ? `"${shown}" is not a valid email address.` : 'An address is empty; check the commas.';
+      return shown
+        ? `"${shown}" is not a valid email address.`
+        : 'An address is empty; check the commas.';
     }
     out.push({ name: cleanSubject(a.name ?? ''), address });
   }
@@ -141,7 +153,11 @@ export function cleanFilename(name: string): string {
 }
 
 /** Builds the message (CRLF line ends) as it will be submitted. */
-export async function buildMessage(from: string, v: ValidCompose, attachments: Attachment[]): Promise<Buffer> {
+export async function buildMessage(
+  from: string,
+  v: ValidCompose,
+  attachments: Attachment[],
+): Promise<Buffer> {
   const composer = new MailComposer({
     from,
     to: v.to,
@@ -150,7 +166,10 @@ export async function buildMessage(from: string, v: ValidCompose, attachments: A
     subject: v.subject,
     text: v.text.replace(/\r\n?/g, '\n'),
     // The content type is taken from the file name; the browser's claim is not passed on.
-    attachments: attachments.map((a) => ({ filename: cleanFilename(a.filename), content: a.content })),
+    attachments: attachments.map((a) => ({
+      filename: cleanFilename(a.filename),
+      content: a.content,
+    })),
   });
   return composer.compile().build();
 }

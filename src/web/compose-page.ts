@@ -31,15 +31,26 @@ export function composePage(v: ComposeView): string {
   <h2>The message was not sent</h2>
   ${v.problem ? html`<p>${v.problem}</p>` : ''}
   ${errorItems.length ? html`<ul>${errorItems}</ul>` : ''}
-  <p>Your text is kept below.${v.hadAttachments ? ' Attachments are not kept: select them again before sending.' : ''}</p>
+  <p>Your text is kept below.${v.hadAttachments ? ATTACHMENTS_LOST : ''}</p>
 </div>`
     : '';
 
-  const input = (name: 'to' | 'cc' | 'bcc' | 'subject', hint?: string, extra?: SafeHtml): SafeHtml =>
-    field(name, errors[name], hint, (describedBy, invalid) =>
-      html`<input id="${name}" name="${name}" type="text" value="${v.fields[name]}"${describedBy}${invalid}${extra ?? ''}>`,
+  const input = (
+    name: 'to' | 'cc' | 'bcc' | 'subject',
+    hint?: string,
+    extra?: SafeHtml,
+  ): SafeHtml =>
+    field(
+      name,
+      errors[name],
+      hint,
+      (describedBy, invalid) =>
+        html`<input id="${name}" name="${name}" type="text" value="${v.fields[name]}"
+          ${describedBy}${invalid}${extra ?? ''}>`,
     );
-  const addrAttrs = raw(' inputmode="email" autocomplete="off" autocapitalize="none" spellcheck="false"');
+  const addrAttrs = raw(
+    ' inputmode="email" autocomplete="off" autocapitalize="none" spellcheck="false"',
+  );
   const several = 'Several addresses: separate them with commas.';
 
   return layout({
@@ -56,12 +67,23 @@ ${summary}
   ${input('cc', undefined, addrAttrs)}
   ${input('bcc', 'Bcc recipients get the message but are not shown to the others.', addrAttrs)}
   ${input('subject')}
-  ${field('message', errors.message, undefined, (d, i) =>
-    html`<textarea id="message" name="message" rows="12"${d}${i}>${v.fields.message}</textarea>`)}
-  ${field('attachments', errors.attachments,
-    `Optional. The whole message may be at most ${formatSize(v.maxBytes)}; attachments grow by about a third when sent.` +
+  ${field(
+    'message',
+    errors.message,
+    undefined,
+    (d, i) =>
+      html`<textarea id="message" name="message" rows="12"${d}${i}>${v.fields.message}</textarea>`,
+  )}
+  ${field(
+    'attachments',
+    errors.attachments,
+    `Optional. The whole message may be at most ${formatSize(v.maxBytes)}; ` +
+      'attachments grow by about a third when sent.' +
       (v.hadAttachments ? ' Select your files again: they were not kept after the error.' : ''),
-    (d, i) => html`<input id="attachments" name="attachments" type="file" multiple data-max-bytes="${String(v.maxBytes)}"${d}${i}>`)}
+    (d, i) =>
+      html`<input id="attachments" name="attachments" type="file" multiple
+        data-max-bytes="${String(v.maxBytes)}"${d}${i}>`,
+  )}
   <div class="actions">
     <button type="submit">Send</button>
   </div>
@@ -69,9 +91,16 @@ ${summary}
   });
 }
 
+const ATTACHMENTS_LOST = ' Attachments are not kept: select them again before sending.';
+
 type Control = (describedBy: SafeHtml, invalid: SafeHtml) => SafeHtml;
 
-function field(name: FieldName, error: string | undefined, hint: string | undefined, control: Control): SafeHtml {
+function field(
+  name: FieldName,
+  error: string | undefined,
+  hint: string | undefined,
+  control: Control,
+): SafeHtml {
   const ids = [hint ? `${name}-hint` : '', error ? `${name}-error` : ''].filter(Boolean).join(' ');
   const describedBy = ids ? html` aria-describedby="${ids}"` : raw('');
   const invalid = error ? raw(' aria-invalid="true"') : raw('');

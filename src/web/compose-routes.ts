@@ -7,7 +7,13 @@
 import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Principal } from '../intake/types.js';
-import { emptyFields, validateCompose, type Attachment, type ComposeFields, type FieldErrors } from './compose-form.js';
+import {
+  emptyFields,
+  validateCompose,
+  type Attachment,
+  type ComposeFields,
+  type FieldErrors,
+} from './compose-form.js';
 import { composePage, formatSize } from './compose-page.js';
 import { sendCompose } from './compose-send.js';
 import { checkOrigin, checkToken } from './csrf.js';
@@ -28,7 +34,12 @@ interface ComposeUpload {
 export function registerComposeRoutes(app: FastifyInstance, deps: WebDeps): void {
   const maxBytes = deps.ctx.cfg.smtp.max_message_size;
   const page = (s: Session, extra: Partial<Parameters<typeof composePage>[0]> = {}) =>
-    composePage({ user: { address: s.user, csrf: s.csrf }, fields: emptyFields(), maxBytes, ...extra });
+    composePage({
+      user: { address: s.user, csrf: s.csrf },
+      fields: emptyFields(),
+      maxBytes,
+      ...extra,
+    });
 
   app.get('/compose', async (req, reply) => {
     const s = await deps.sessions.fromRequest(req);
@@ -52,7 +63,12 @@ export function registerComposeRoutes(app: FastifyInstance, deps: WebDeps): void
       return sendPage(reply, 413, page(s, { fields: upload.fields, errors, hadAttachments }));
     }
     const checked = validateCompose(upload.fields);
-    if (!checked.ok) return sendPage(reply, 422, page(s, { fields: upload.fields, errors: checked.errors, hadAttachments }));
+    if (!checked.ok)
+      return sendPage(
+        reply,
+        422,
+        page(s, { fields: upload.fields, errors: checked.errors, hadAttachments }),
+      );
 
     const result = await sendCompose(deps.ctx, {
       who: principalOf(req, s),
@@ -62,7 +78,11 @@ export function registerComposeRoutes(app: FastifyInstance, deps: WebDeps): void
     });
     if (result.ok) return reply.redirect(`/sent?queued=${encodeURIComponent(result.queueId)}`, 303);
     const errors: FieldErrors = result.field ? { [result.field]: result.fieldError } : {};
-    return sendPage(reply, 422, page(s, { fields: upload.fields, problem: result.problem, errors, hadAttachments }));
+    return sendPage(
+      reply,
+      422,
+      page(s, { fields: upload.fields, problem: result.problem, errors, hadAttachments }),
+    );
   });
 }
 
@@ -88,7 +108,13 @@ async function readUpload(req: FastifyRequest, maxBytes: number): Promise<Compos
   };
   try {
     const parts = req.parts({
-      limits: { fileSize: maxBytes + 1, files: MAX_FILES, fields: 20, fieldSize: maxBytes, parts: MAX_FILES + 20 },
+      limits: {
+        fileSize: maxBytes + 1,
+        files: MAX_FILES,
+        fields: 20,
+        fieldSize: maxBytes,
+        parts: MAX_FILES + 20,
+      },
     });
     for await (const part of parts) {
       if (part.type === 'file') {
@@ -98,7 +124,11 @@ async function readUpload(req: FastifyRequest, maxBytes: number): Promise<Compos
         for await (const chunk of part.file) {
           if (out.problem) continue;
           total += (chunk as Buffer).length;
-          if (total > maxBytes) fail('attachments', `The attachments are too large: at most ${formatSize(maxBytes)} in total.`);
+          if (total > maxBytes)
+            fail(
+              'attachments',
+              `The attachments are too large: at most ${formatSize(maxBytes)} in total.`,
+            );
           else chunks.push(chunk as Buffer);
         }
         // An empty file input still sends a part, with no name and no bytes.
@@ -111,15 +141,18 @@ async function readUpload(req: FastifyRequest, maxBytes: number): Promise<Compos
       if (part.fieldname === 'csrf') out.csrf = value;
       else if (part.fieldname in fields) {
         fields[part.fieldname as keyof ComposeFields] = value;
-        if (part.valueTruncated) fail('message', `The text is too long: at most ${formatSize(maxBytes)}.`);
+        if (part.valueTruncated)
+          fail('message', `The text is too long: at most ${formatSize(maxBytes)}.`);
         else total += Buffer.byteLength(value);
       }
     }
   } catch (err) {
     const code = (err as { code?: string }).code ?? '';
-    if (code === 'FST_FILES_LIMIT') fail('attachments', `Too many attachments: at most ${MAX_FILES}.`);
+    if (code === 'FST_FILES_LIMIT')
+      fail('attachments', `Too many attachments: at most ${MAX_FILES}.`);
     else fail('attachments', 'The form could not be read completely; please try again.');
   }
-  if (!out.problem && total > maxBytes) fail('attachments', `The message is too large: at most ${formatSize(maxBytes)} in total.`);
+  if (!out.problem && total > maxBytes)
+    fail('attachments', `The message is too large: at most ${formatSize(maxBytes)} in total.`);
   return out;
 }

@@ -13,7 +13,8 @@ import { sameToken } from './session.js';
 export function checkOrigin(req: FastifyRequest): string | null {
   const site = header(req, 'sec-fetch-site');
   // "none" is a navigation the user started (address bar, bookmark), never a forged form.
-  if (site !== undefined && site !== 'same-origin' && site !== 'none') return `Sec-Fetch-Site: ${site}`;
+  if (site !== undefined && site !== 'same-origin' && site !== 'none')
+    return `Sec-Fetch-Site: ${site}`;
   const origin = header(req, 'origin');
   if (origin === undefined) return null;
   if (origin === 'null') return 'Origin: null';

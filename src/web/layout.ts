@@ -59,7 +59,12 @@ ${o.body}
 }
 
 /** A page that only says something (forbidden form, not found). */
-export function messagePage(title: string, sentence: string, link: { href: string; text: string }, user?: PageUser | null): string {
+export function messagePage(
+  title: string,
+  sentence: string,
+  link: { href: string; text: string },
+  user?: PageUser | null,
+): string {
   return layout({
     title,
     user,

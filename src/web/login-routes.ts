@@ -19,7 +19,8 @@ export function registerLoginRoutes(app: FastifyInstance, deps: WebDeps): void {
   app.get('/login', async (req, reply) => {
     if (await deps.sessions.fromRequest(req)) return reply.redirect('/compose', 303);
     const csrf = loginToken(req, reply);
-    const notice = (req.query as Record<string, string>).out === '1' ? 'You have logged out.' : undefined;
+    const notice =
+      (req.query as Record<string, string>).out === '1' ? 'You have logged out.' : undefined;
     return sendPage(reply, 200, loginPage({ csrf, notice }));
   });
 
@@ -32,9 +33,22 @@ export function registerLoginRoutes(app: FastifyInstance, deps: WebDeps): void {
 
     const bad = checkOrigin(req);
     if (bad || !checkToken(req.cookies[LOGIN_COOKIE], body.csrf)) {
-      maillog.webLogin({ user, ip, result: 'refused', reason: bad ?? 'missing or wrong form token' });
+      maillog.webLogin({
+        user,
+        ip,
+        result: 'refused',
+        reason: bad ?? 'missing or wrong form token',
+      });
       const csrf = loginToken(req, reply, true);
-      return sendPage(reply, 403, loginPage({ csrf, email, error: 'The login form had expired or came from another site. Please log in again.' }));
+      return sendPage(
+        reply,
+        403,
+        loginPage({
+          csrf,
+          email,
+          error: 'The login form had expired or came from another site. Please log in again.',
+        }),
+      );
     }
 
     const locked = await deps.throttle.locked(ip, user);
@@ -43,10 +57,17 @@ export function registerLoginRoutes(app: FastifyInstance, deps: WebDeps): void {
       const csrf = loginToken(req, reply);
       const who = locked === 'address' ? 'from your address' : 'for this mailbox';
       const minutes = Math.ceil(deps.ctx.cfg.auth.lockout / 60_000);
-      return sendPage(reply, 429, loginPage({
-        csrf, email,
-        error: `Too many failed logins ${who}. Logging in is refused for up to ${minutes} minutes; try again later.`,
-      }));
+      return sendPage(
+        reply,
+        429,
+        loginPage({
+          csrf,
+          email,
+          error:
+            `Too many failed logins ${who}. ` +
+            `Logging in is refused for up to ${minutes} minutes; try again later.`,
+        }),
+      );
     }
 
     const account = user && password ? await verifyLogin(deps.ctx.store, user, password) : null;
@@ -56,7 +77,11 @@ export function registerLoginRoutes(app: FastifyInstance, deps: WebDeps): void {
       if (delayMs > 0) await sleep(delayMs);
       const csrf = loginToken(req, reply);
       const more = lockedNow ? ' Too many failed logins: logging in is refused for a while.' : '';
-      return sendPage(reply, 401, loginPage({ csrf, email, error: `The email address or password is wrong.${more}` }));
+      return sendPage(
+        reply,
+        401,
+        loginPage({ csrf, email, error: `The email address or password is wrong.${more}` }),
+      );
     }
 
     await deps.throttle.succeeded(user);
@@ -72,7 +97,8 @@ export function registerLoginRoutes(app: FastifyInstance, deps: WebDeps): void {
     if (!session) return reply.redirect('/login', 303);
     const body = (req.body ?? {}) as Record<string, unknown>;
     const bad = checkOrigin(req);
-    if (bad || !checkToken(session.csrf, body.csrf)) return forbidden(reply, bad ?? 'missing or wrong form token', session);
+    if (bad || !checkToken(session.csrf, body.csrf))
+      return forbidden(reply, bad ?? 'missing or wrong form token', session);
     await deps.sessions.destroy(session.id);
     deps.sessions.clearCookie(req, reply);
     maillog.webLogin({ user: session.user, ip: req.ip, result: 'logout' });

@@ -17,7 +17,9 @@ export interface SentView {
 
 export function sentPage(v: SentView): string {
   const flash = v.queued
-    ? html`<p class="alert success" role="status" id="queued-note">Your message was accepted and queued as ${v.queued}. Its delivery is shown below.</p>`
+    ? html`<p class="alert success" role="status" id="queued-note">
+  Your message was accepted and queued as ${v.queued}. Its delivery is shown below.
+</p>`
     : '';
   const list = v.messages.length
     ? v.messages.map(messageBlock)

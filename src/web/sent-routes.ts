@@ -13,7 +13,11 @@ export function registerSentRoutes(app: FastifyInstance, deps: WebDeps): void {
     // Only a queue id of the user's own listed messages is echoed back.
     const q = (req.query as Record<string, unknown>).queued;
     const queued = typeof q === 'string' && messages.some((m) => m.id === q) ? q : undefined;
-    return sendPage(reply, 200, sentPage({ user: { address: s.user, csrf: s.csrf }, messages, queued }));
+    return sendPage(
+      reply,
+      200,
+      sentPage({ user: { address: s.user, csrf: s.csrf }, messages, queued }),
+    );
   });
 
   app.get('/api/sent', async (req, reply) => {

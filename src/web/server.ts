@@ -41,7 +41,12 @@ export function webDeps(ctx: AppContext): WebDeps {
     sessions: new Sessions(ctx.store, ctx.cfg.web.session_ttl, ctx.now),
     throttle: new LoginThrottle(
       ctx.store,
-      { maxFailures: a.max_failures, windowMs: a.failure_window, lockoutMs: a.lockout, delayMs: a.failure_delay },
+      {
+        maxFailures: a.max_failures,
+        windowMs: a.failure_window,
+        lockoutMs: a.lockout,
+        delayMs: a.failure_delay,
+      },
       ctx.now,
     ),
     assets: loadAssets(),
@@ -77,7 +82,12 @@ export async function buildWebApp(deps: WebDeps): Promise<FastifyInstance> {
   app.get('/favicon.ico', async (_req, reply) => reply.code(204).send());
   app.get('/assets/:name', async (req, reply) => {
     const asset = deps.assets.get((req.params as { name: string }).name);
-    if (!asset) return sendPage(reply, 404, messagePage('Not found', 'There is no such file.', { href: '/', text: 'Webmail' }));
+    if (!asset)
+      return sendPage(
+        reply,
+        404,
+        messagePage('Not found', 'There is no such file.', { href: '/', text: 'Webmail' }),
+      );
     return reply.type(asset.type).header('Cache-Control', 'no-cache').send(asset.body);
   });
   registerLoginRoutes(app, deps);
@@ -85,16 +95,28 @@ export async function buildWebApp(deps: WebDeps): Promise<FastifyInstance> {
   registerSentRoutes(app, deps);
 
   app.setNotFoundHandler((_req, reply) =>
-    sendPage(reply, 404, messagePage('Not found', 'This page does not exist.', { href: '/', text: 'Go to webmail' })));
+    sendPage(
+      reply,
+      404,
+      messagePage('Not found', 'This page does not exist.', { href: '/', text: 'Go to webmail' }),
+    ),
+  );
   app.setErrorHandler((err: Error & { statusCode?: number }, req, reply) => {
-    const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
-    if (status === 500) maillog.error({ kind: 'web', url: req.url, error: err.message }, 'web request failed');
-    return sendPage(reply, status, messagePage(
-      status === 500 ? 'Something went wrong' : 'Request refused',
-      status === 500 ? 'The page could not be shown because of an error on our side. Please try again.'
-        : 'The request could not be handled.',
-      { href: '/', text: 'Go to webmail' },
-    ));
+    const status =
+      err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
+    if (status === 500)
+      maillog.error({ kind: 'web', url: req.url, error: err.message }, 'web request failed');
+    return sendPage(
+      reply,
+      status,
+      messagePage(
+        status === 500 ? 'Something went wrong' : 'Request refused',
+        status === 500
+          ? 'The page could not be shown because of an error on our side. Please try again.'
+          : 'The request could not be handled.',
+        { href: '/', text: 'Go to webmail' },
+      ),
+    );
   });
   return app;
 }
@@ -116,7 +138,12 @@ export async function startWeb(ctx: AppContext): Promise<WebServer> {
       const app = await buildWebApp(deps);
       apps.push(app);
       await app.listen({ host, port }).catch((err: NodeJS.ErrnoException) => {
-        throw new ListenError('web.listen', listen, err.code, `cannot listen on ${listen} (${err.code ?? err.message})`);
+        throw new ListenError(
+          'web.listen',
+          listen,
+          err.code,
+          `cannot listen on ${listen} (${err.code ?? err.message})`,
+        );
       });
       const bound = app.server.address();
       const actualPort = bound && typeof bound === 'object' ? bound.port : port;

@@ -79,8 +79,20 @@ export class Sessions {
   /** A new session for `user`; a fresh id each login, so a planted cookie is worthless. */
   async create(account: Account): Promise<Session> {
     const now = this.now();
-    const s: Session = { id: randomToken(), user: account.address, csrf: randomToken(), created: now, expires: now + this.ttlMs };
-    const stored: StoredSession = { user: s.user, csrf: s.csrf, created: s.created, expires: s.expires, pw: passwordDigest(account) };
+    const s: Session = {
+      id: randomToken(),
+      user: account.address,
+      csrf: randomToken(),
+      created: now,
+      expires: now + this.ttlMs,
+    };
+    const stored: StoredSession = {
+      user: s.user,
+      csrf: s.csrf,
+      created: s.created,
+      expires: s.expires,
+      pw: passwordDigest(account),
+    };
     await this.store.kvSet(keyOf(s.id), JSON.stringify(stored), s.expires);
     return s;
   }
@@ -101,7 +113,13 @@ export class Sessions {
       await this.store.kvDelete(keyOf(id));
       return null;
     }
-    return { id, user: stored.user, csrf: stored.csrf, created: stored.created, expires: stored.expires };
+    return {
+      id,
+      user: stored.user,
+      csrf: stored.csrf,
+      created: stored.created,
+      expires: stored.expires,
+    };
   }
 
   async destroy(id: string): Promise<void> {

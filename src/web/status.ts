@@ -34,12 +34,21 @@ export const SENT_LIMIT = 30;
 const subjects = new Map<string, string>();
 const SUBJECT_CACHE = 2000;
 
-export async function sentStatus(store: Store, user: string, limit = SENT_LIMIT): Promise<MessageStatus[]> {
+export async function sentStatus(
+  store: Store,
+  user: string,
+  limit = SENT_LIMIT,
+): Promise<MessageStatus[]> {
   const rows = await store.listMessages({ authUser: user, limit });
   const out: MessageStatus[] = [];
   for (const m of rows) {
     if (m.kind !== 'message') continue;
-    out.push({ id: m.id, created: m.created, subject: await subjectOf(store, m.id), recipients: await recipientsOf(store, m) });
+    out.push({
+      id: m.id,
+      created: m.created,
+      subject: await subjectOf(store, m.id),
+      recipients: await recipientsOf(store, m),
+    });
   }
   return out;
 }
@@ -47,7 +56,9 @@ export async function sentStatus(store: Store, user: string, limit = SENT_LIMIT)
 async function recipientsOf(store: Store, m: MessageRow): Promise<RecipientStatus[]> {
   // The attempt history tells which host took or refused the message; read it only when
   // an attempt was made.
-  const tried = m.recipients.some((r) => r.attempts > 0 || r.state === 'delivered' || r.state === 'bounced');
+  const tried = m.recipients.some(
+    (r) => r.attempts > 0 || r.state === 'delivered' || r.state === 'bounced',
+  );
   const attempts = tried ? await store.attempts(m.id) : [];
   return m.recipients.map((r) => {
     const last = attempts.filter((a) => a.recipients.includes(r.address)).at(-1);
@@ -71,9 +82,13 @@ export function detailOf(r: RecipientRow, host: string | null): string {
   switch (r.state) {
     case 'queued':
       if (r.leaseOwner) return 'Being delivered now.';
-      return r.attempts === 0 ? 'Waiting for the first delivery attempt.' : 'Waiting for the next delivery attempt.';
+      return r.attempts === 0
+        ? 'Waiting for the first delivery attempt.'
+        : 'Waiting for the next delivery attempt.';
     case 'deferred': {
-      const parts = [`Not delivered yet after ${r.attempts} ${r.attempts === 1 ? 'attempt' : 'attempts'}.`];
+      const parts = [
+        `Not delivered yet after ${r.attempts} ${r.attempts === 1 ? 'attempt' : 'attempts'}.`,
+      ];
       if (reply) parts.push(`Last reply${host ? ` from ${host}` : ''}: ${reply}.`);
       if (r.nextAttempt) parts.push(`Next attempt ${formatTime(r.nextAttempt)}.`);
       return parts.join(' ');
@@ -107,7 +122,9 @@ async function subjectOf(store: Store, id: string): Promise<string> {
 /** The decoded value of the first header `name` (RFC 5322 unfolding, RFC 2047 words). */
 export function headerValue(message: Buffer, name: string): string {
   const end = message.indexOf('\r\n\r\n');
-  const head = message.subarray(0, end < 0 ? Math.min(message.length, 65536) : end).toString('utf8');
+  const head = message
+    .subarray(0, end < 0 ? Math.min(message.length, 65536) : end)
+    .toString('utf8');
   const unfolded = head.replace(/\r\n([ \t])/g, '$1');
   const prefix = name.toLowerCase() + ':';
   const line = unfolded.split('\r\n').find((l) => l.toLowerCase().startsWith(prefix));

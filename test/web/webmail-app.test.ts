@@ -29,14 +29,17 @@ interface Harness {
 
 async function harness(web: Record<string, unknown> = {}): Promise<Harness> {
   const dir = trackTempDir(mkdtempSync(path.join(os.tmpdir(), 'outpost-web-')));
-  const cfg = validateConfig({
-    hostname: 'outpost.example.test',
-    data_dir: dir,
-    dns: { servers: [TEST_DNS] },
-    auth: { max_failures: 3, failure_delay: '0s', lockout: '15m' },
-    scan: { baseline: { enabled: false } },
-    web,
-  }, null);
+  const cfg = validateConfig(
+    {
+      hostname: 'outpost.example.test',
+      data_dir: dir,
+      dns: { servers: [TEST_DNS] },
+      auth: { max_failures: 3, failure_delay: '0s', lockout: '15m' },
+      scan: { baseline: { enabled: false } },
+      web,
+    },
+    null,
+  );
   const ctx = await buildApp(cfg);
   const clock = { offset: 0 };
   ctx.now = () => Date.now() + clock.offset;
@@ -64,8 +67,17 @@ function hiddenToken(page: string): string {
   return m[1]!;
 }
 
-async function login(h: Harness, jar: Jar, password = PASSWORD, headers: Record<string, string> = {}) {
-  const page = await h.app.inject({ method: 'GET', url: '/login', headers: { cookie: jar.header(), ...headers } });
+async function login(
+  h: Harness,
+  jar: Jar,
+  password = PASSWORD,
+  headers: Record<string, string> = {},
+) {
+  const page = await h.app.inject({
+    method: 'GET',
+    url: '/login',
+    headers: { cookie: jar.header(), ...headers },
+  });
   jar.take(page);
   const res = await h.app.inject({
     method: 'POST',
@@ -85,13 +97,28 @@ async function multipart(fields: Record<string, string>): Promise<{ body: Buffer
   return { body: Buffer.from(await r.arrayBuffer()), type: r.headers.get('content-type')! };
 }
 
-async function compose(h: Harness, jar: Jar, fields: Record<string, string>, headers: Record<string, string> = {}) {
-  const page = await h.app.inject({ method: 'GET', url: '/compose', headers: { cookie: jar.header() } });
+async function compose(
+  h: Harness,
+  jar: Jar,
+  fields: Record<string, string>,
+  headers: Record<string, string> = {},
+) {
+  const page = await h.app.inject({
+    method: 'GET',
+    url: '/compose',
+    headers: { cookie: jar.header() },
+  });
   const { body, type } = await multipart({ csrf: hiddenToken(page.body), ...fields });
   return h.app.inject({
     method: 'POST',
     url: '/compose',
-    headers: { cookie: jar.header(), 'content-type': type, origin: 'http://localhost:80', host: 'localhost:80', ...headers },
+    headers: {
+      cookie: jar.header(),
+      'content-type': type,
+      origin: 'http://localhost:80',
+      host: 'localhost:80',
+      ...headers,
+    },
     payload: body,
   });
 }
@@ -116,7 +143,11 @@ describe('webmail app', () => {
     assert.equal(cookie.httpOnly, true);
     assert.equal(cookie.sameSite, 'Strict');
     assert.equal(cookie.secure, undefined);
-    const page = await h.app.inject({ method: 'GET', url: '/compose', headers: { cookie: jar.header() } });
+    const page = await h.app.inject({
+      method: 'GET',
+      url: '/compose',
+      headers: { cookie: jar.header() },
+    });
     assert.equal(page.statusCode, 200);
     assert.match(page.body, /Logged in as <strong>ann@example\.test<\/strong>/);
   });
@@ -136,9 +167,16 @@ describe('webmail app', () => {
   });
 
   test('a login POST without the form token is refused', async () => {
-    const res = await h.app.inject({ method: 'POST', url: '/login', payload: { email: USER, password: PASSWORD } });
+    const res = await h.app.inject({
+      method: 'POST',
+      url: '/login',
+      payload: { email: USER, password: PASSWORD },
+    });
     assert.equal(res.statusCode, 403);
-    assert.equal((res.cookies as any[]).some((c) => c.name === 'outpost_session'), false);
+    assert.equal(
+      (res.cookies as any[]).some((c) => c.name === 'outpost_session'),
+      false,
+    );
   });
 
   test('a compose POST from a foreign origin or without the token is refused and queues nothing', async () => {
@@ -146,12 +184,18 @@ describe('webmail app', () => {
     await login(h, jar);
     const before = (await h.ctx.store.listMessages({ authUser: USER })).length;
     const fields = { to: 'bob@example.net', subject: 'csrf', message: 'x' };
-    const foreign = await compose(h, jar, fields, { origin: 'http://evil.example.test:8081', 'sec-fetch-site': 'cross-site' });
+    const foreign = await compose(h, jar, fields, {
+      origin: 'http://evil.example.test:8081',
+      'sec-fetch-site': 'cross-site',
+    });
     assert.equal(foreign.statusCode, 403);
     assert.match(foreign.body, /Nothing was sent/);
     const { body, type } = await multipart(fields);
     const noToken = await h.app.inject({
-      method: 'POST', url: '/compose', headers: { cookie: jar.header(), 'content-type': type }, payload: body,
+      method: 'POST',
+      url: '/compose',
+      headers: { cookie: jar.header(), 'content-type': type },
+      payload: body,
     });
     assert.equal(noToken.statusCode, 403);
     assert.equal((await h.ctx.store.listMessages({ authUser: USER })).length, before);
@@ -170,7 +214,10 @@ describe('webmail app', () => {
     const qid = /queued=([^&]+)/.exec(res.headers.location as string)![1]!;
     const msg = (await h.ctx.store.getMessage(qid))!;
     assert.equal(msg.sender, USER);
-    assert.deepEqual(msg.recipients.map((r) => r.address), ['bob@example.net', 'carol@example.net']);
+    assert.deepEqual(
+      msg.recipients.map((r) => r.address),
+      ['bob@example.net', 'carol@example.net'],
+    );
     const text = (await h.ctx.store.readBody(qid))!.toString('latin1');
     const head = text.slice(0, text.indexOf('\r\n\r\n'));
     assert.equal(/^X-Injected:/im.test(head), false, head);
@@ -182,7 +229,11 @@ describe('webmail app', () => {
   test('CR LF in an address field is refused on the page, with the field marked', async () => {
     const jar = new Jar();
     await login(h, jar);
-    const res = await compose(h, jar, { to: 'bob@example.net\r\nBcc: eve@example.net', subject: 'kept', message: 'kept text' });
+    const res = await compose(h, jar, {
+      to: 'bob@example.net\r\nBcc: eve@example.net',
+      subject: 'kept',
+      message: 'kept text',
+    });
     assert.equal(res.statusCode, 422);
     assert.match(res.body, /id="to-error">Line breaks are not allowed here/);
     assert.match(res.body, /aria-invalid="true"/);
@@ -192,21 +243,35 @@ describe('webmail app', () => {
   test('an invalid address is named in the error and the form is refilled', async () => {
     const jar = new Jar();
     await login(h, jar);
-    const res = await compose(h, jar, { to: 'bob@example.net, not-an-address', cc: 'x@example.net', subject: 'Hi', message: 'body' });
+    const res = await compose(h, jar, {
+      to: 'bob@example.net, not-an-address',
+      cc: 'x@example.net',
+      subject: 'Hi',
+      message: 'body',
+    });
     assert.equal(res.statusCode, 422);
     assert.match(res.body, /&quot;not-an-address&quot; is not a valid email address\./);
     assert.match(res.body, /id="cc" name="cc" type="text" value="x@example\.net"/);
   });
 
-  test('the sent API lists the mailbox\'s messages with recipient states', async () => {
+  test("the sent API lists the mailbox's messages with recipient states", async () => {
     const jar = new Jar();
     await login(h, jar);
-    const res = await h.app.inject({ method: 'GET', url: '/api/sent', headers: { cookie: jar.header() } });
+    const res = await h.app.inject({
+      method: 'GET',
+      url: '/api/sent',
+      headers: { cookie: jar.header() },
+    });
     assert.equal(res.statusCode, 200);
-    const data = res.json() as { messages: Array<{ subject: string; recipients: Array<{ state: string }> }> };
+    const data = res.json() as {
+      messages: Array<{ subject: string; recipients: Array<{ state: string }> }>;
+    };
     const m = data.messages.find((x) => x.subject === 'Grüße X-Injected: yes');
     assert.ok(m);
-    assert.deepEqual(m.recipients.map((r) => r.state), ['queued', 'queued']);
+    assert.deepEqual(
+      m.recipients.map((r) => r.state),
+      ['queued', 'queued'],
+    );
     const anon = await h.app.inject({ method: 'GET', url: '/api/sent' });
     assert.equal(anon.statusCode, 401);
   });
@@ -217,7 +282,10 @@ describe('webmail app', () => {
     const old = jar.header();
     const page = await h.app.inject({ method: 'GET', url: '/compose', headers: { cookie: old } });
     const res = await h.app.inject({
-      method: 'POST', url: '/logout', headers: { cookie: old }, payload: { csrf: hiddenToken(page.body) },
+      method: 'POST',
+      url: '/logout',
+      headers: { cookie: old },
+      payload: { csrf: hiddenToken(page.body) },
     });
     assert.equal(res.statusCode, 303);
     const after = await h.app.inject({ method: 'GET', url: '/compose', headers: { cookie: old } });
@@ -228,11 +296,19 @@ describe('webmail app', () => {
   test('a password change ends the sessions opened with the old one', async () => {
     const jar = new Jar();
     await login(h, jar);
-    const ok = await h.app.inject({ method: 'GET', url: '/compose', headers: { cookie: jar.header() } });
+    const ok = await h.app.inject({
+      method: 'GET',
+      url: '/compose',
+      headers: { cookie: jar.header() },
+    });
     assert.equal(ok.statusCode, 200);
     await h.ctx.store.setPassword(USER, await hashPassword('a new password'));
     try {
-      const res = await h.app.inject({ method: 'GET', url: '/compose', headers: { cookie: jar.header() } });
+      const res = await h.app.inject({
+        method: 'GET',
+        url: '/compose',
+        headers: { cookie: jar.header() },
+      });
       assert.equal(res.statusCode, 303);
       assert.equal(res.headers.location, '/login');
     } finally {
@@ -245,7 +321,11 @@ describe('webmail app', () => {
     await login(h, jar);
     h.clock.offset = h.ctx.cfg.web.session_ttl + 1000;
     try {
-      const res = await h.app.inject({ method: 'GET', url: '/compose', headers: { cookie: jar.header() } });
+      const res = await h.app.inject({
+        method: 'GET',
+        url: '/compose',
+        headers: { cookie: jar.header() },
+      });
       assert.equal(res.statusCode, 303);
     } finally {
       h.clock.offset = 0;
@@ -258,7 +338,8 @@ describe('webmail login throttle and proxies', () => {
     const h = await harness({ trusted_proxies: ['127.0.0.1/32'] });
     try {
       const from = { 'x-forwarded-for': '198.51.100.7' };
-      for (let i = 0; i < 3; i++) assert.equal((await login(h, new Jar(), 'wrong', from)).statusCode, 401);
+      for (let i = 0; i < 3; i++)
+        assert.equal((await login(h, new Jar(), 'wrong', from)).statusCode, 401);
       const locked = await login(h, new Jar(), PASSWORD, from);
       assert.equal(locked.statusCode, 429);
       assert.match(locked.body, /Too many failed logins/);
@@ -274,7 +355,10 @@ describe('webmail login throttle and proxies', () => {
   test('behind a trusted proxy, X-Forwarded-Proto https makes the cookie Secure', async () => {
     const h = await harness({ trusted_proxies: ['127.0.0.1/32'] });
     try {
-      const res = await login(h, new Jar(), PASSWORD, { 'x-forwarded-proto': 'https', 'x-forwarded-for': '203.0.113.5' });
+      const res = await login(h, new Jar(), PASSWORD, {
+        'x-forwarded-proto': 'https',
+        'x-forwarded-for': '203.0.113.5',
+      });
       assert.equal(res.statusCode, 303);
       const cookie = (res.cookies as any[]).find((c) => c.name === 'outpost_session');
       assert.equal(cookie.secure, true);

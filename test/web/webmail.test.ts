@@ -23,11 +23,17 @@ import { waitFor } from '../helpers/wait.js';
 const USER = 'ann@example.test';
 const PASSWORD = 'Webmail test password 1';
 /** The standard anti-virus test string; the baseline scanner refuses it. Built at run time. */
-const EICAR = ['X5O!P%@AP[4\\PZX54(P^)7CC)7}$', 'EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*'].join('');
+const EICAR = ['X5O!P%@AP[4\\PZX54(P^)7CC)7}$', 'EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*'].join(
+  '',
+);
 
 const CHROMIUM_FLAGS = [
-  '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
 ];
 
 describe('webmail in Chromium', () => {
@@ -47,10 +53,19 @@ describe('webmail in Chromium', () => {
     [d1, d2] = await Promise.all([
       startRecorder('127.0.0.31', port),
       startRecorder('127.0.0.32', port, {
-        rules: [{ match: '^bob@d2\\.example\\.test$', code: 451, text: '4.2.0 Mailbox busy, try again later', times: 1 }],
+        rules: [
+          {
+            match: '^bob@d2\\.example\\.test$',
+            code: 451,
+            text: '4.2.0 Mailbox busy, try again later',
+            times: 1,
+          },
+        ],
       }),
     ]);
-    gw = await startGateway({ toml: `[delivery]\nport = ${port}\n[retry]\nschedule = ["10s until 1h"]\n` });
+    gw = await startGateway({
+      toml: `[delivery]\nport = ${port}\n[retry]\nschedule = ["10s until 1h"]\n`,
+    });
     const added = await gw.cli(['user', 'add', USER, '--password-stdin'], PASSWORD);
     assert.equal(added.code, 0, added.stderr);
     base = `http://127.0.0.1:${gw.webPort}`;
@@ -69,7 +84,9 @@ describe('webmail in Chromium', () => {
 
   after(async () => {
     await browser?.close();
-    const foreign = requests.filter((u) => !u.startsWith(`${base}/`) && !/^http:\/\/127\.0\.0\.1:\d+\/$/.test(u));
+    const foreign = requests.filter(
+      (u) => !u.startsWith(`${base}/`) && !/^http:\/\/127\.0\.0\.1:\d+\/$/.test(u),
+    );
     assert.deepEqual(foreign, [], 'the pages load nothing from elsewhere');
     if (gw) assert.equal(await gw.stop(), 0);
     await Promise.all([d1?.stop(), d2?.stop()]);
@@ -93,7 +110,10 @@ describe('webmail in Chromium', () => {
     await page.goto(base);
     assert.equal(new URL(page.url()).pathname, '/login');
     assert.equal(await page.locator('html').getAttribute('lang'), 'en');
-    assert.equal(await page.locator('meta[name="viewport"]').getAttribute('content'), 'width=device-width, initial-scale=1');
+    assert.equal(
+      await page.locator('meta[name="viewport"]').getAttribute('content'),
+      'width=device-width, initial-scale=1',
+    );
     await page.getByLabel('Email address').fill(USER);
     await page.getByLabel('Password').fill('not the password');
     await page.getByRole('button', { name: 'Log in' }).click();
@@ -111,10 +131,18 @@ describe('webmail in Chromium', () => {
     await page.getByLabel('Subject').fill('Grüße aus dem Webmail ✓');
     await page.getByLabel('Message').fill('Hello Alice,\n\nthe report is attached.\n\nAnn\n');
     const attachment = Buffer.from('name;amount\nÄpfel;3\n', 'utf8');
-    await page.getByLabel('Attachments').setInputFiles({ name: 'bericht-ä.csv', mimeType: 'text/csv', buffer: attachment });
+    await page
+      .getByLabel('Attachments')
+      .setInputFiles({ name: 'bericht-ä.csv', mimeType: 'text/csv', buffer: attachment });
     // A phone-sized window: nothing sticks out sideways.
-    assert.equal(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth), true);
-    await page.screenshot({ path: path.join(ARTIFACTS_DIR, 'webmail-compose.png'), fullPage: true });
+    assert.equal(
+      await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth),
+      true,
+    );
+    await page.screenshot({
+      path: path.join(ARTIFACTS_DIR, 'webmail-compose.png'),
+      fullPage: true,
+    });
     await page.getByRole('button', { name: 'Send' }).click();
 
     await page.waitForURL(/\/sent\?queued=/);
@@ -122,24 +150,40 @@ describe('webmail in Chromium', () => {
     const status = await page.getByRole('status').first().textContent();
     assert.match(status ?? '', new RegExp(`queued as ${qid}`));
     const rows = page.locator(`#m-${qid} tbody tr`);
-    assert.deepEqual(await rows.locator('th').allTextContents(),
-      ['alice@d1.example.test', 'bob@d2.example.test', 'carol@d1.example.test']);
-    for (const s of await rows.locator('.badge').allTextContents()) assert.match(s, /^(queued|delivered)$/);
+    assert.deepEqual(await rows.locator('th').allTextContents(), [
+      'alice@d1.example.test',
+      'bob@d2.example.test',
+      'carol@d1.example.test',
+    ]);
+    for (const s of await rows.locator('.badge').allTextContents())
+      assert.match(s, /^(queued|delivered)$/);
 
     // The page updates by itself: no reload from here on (the marker would be gone).
     await page.evaluate(() => ((window as unknown as { marker: number }).marker = 1));
     const bob = rows.filter({ hasText: 'bob@d2.example.test' });
     await bob.locator('.badge', { hasText: 'deferred' }).waitFor({ timeout: 20_000 });
     const deferred = (await bob.locator('td.detail').textContent()) ?? '';
-    assert.match(deferred, /Last reply from mx\.d2\.example\.test: .*451 4\.2\.0 Mailbox busy, try again later/);
+    assert.match(
+      deferred,
+      /Last reply from mx\.d2\.example\.test: .*451 4\.2\.0 Mailbox busy, try again later/,
+    );
     assert.match(deferred, /Next attempt \d{4}-\d\d-\d\d \d\d:\d\d UTC\.$/);
     for (const addr of ['alice@d1.example.test', 'bob@d2.example.test', 'carol@d1.example.test']) {
-      await rows.filter({ hasText: addr }).locator('.badge', { hasText: 'delivered' }).waitFor({ timeout: 30_000 });
+      await rows
+        .filter({ hasText: addr })
+        .locator('.badge', { hasText: 'delivered' })
+        .waitFor({ timeout: 30_000 });
     }
-    assert.match(await rows.filter({ hasText: 'bob@d2.example.test' }).locator('td.detail').textContent() ?? '',
-      /^Delivered \d{4}-\d\d-\d\d \d\d:\d\d UTC/);
+    assert.match(
+      (await rows.filter({ hasText: 'bob@d2.example.test' }).locator('td.detail').textContent()) ??
+        '',
+      /^Delivered \d{4}-\d\d-\d\d \d\d:\d\d UTC/,
+    );
     assert.equal(await page.evaluate(() => (window as unknown as { marker?: number }).marker), 1);
-    assert.match((await page.locator('#live').textContent()) ?? '', /bob@d2\.example\.test: delivered\./);
+    assert.match(
+      (await page.locator('#live').textContent()) ?? '',
+      /bob@d2\.example\.test: delivered\./,
+    );
     await page.screenshot({ path: path.join(ARTIFACTS_DIR, 'webmail-sent.png'), fullPage: true });
 
     const [m1] = await d1.waitForMessages(1);
@@ -156,15 +200,23 @@ describe('webmail in Chromium', () => {
     await page.getByLabel('To', { exact: true }).fill('alice@d1.example.test');
     await page.getByLabel('Subject').fill('Virus test');
     await page.getByLabel('Message').fill(EICAR);
-    await page.getByLabel('Attachments').setInputFiles({ name: 'a.txt', mimeType: 'text/plain', buffer: Buffer.from('x') });
+    await page
+      .getByLabel('Attachments')
+      .setInputFiles({ name: 'a.txt', mimeType: 'text/plain', buffer: Buffer.from('x') });
     await page.getByRole('button', { name: 'Send' }).click();
     await page.waitForLoadState();
     const alert = (await page.getByRole('alert').textContent()) ?? '';
     assert.match(alert, /The message was not sent/);
     assert.match(alert, /The gateway answered: 554 5\.7\.1 /);
     assert.match(alert, /Attachments are not kept: select them again/);
-    await page.screenshot({ path: path.join(ARTIFACTS_DIR, 'webmail-refused.png'), fullPage: true });
-    assert.equal(await page.getByLabel('To', { exact: true }).inputValue(), 'alice@d1.example.test');
+    await page.screenshot({
+      path: path.join(ARTIFACTS_DIR, 'webmail-refused.png'),
+      fullPage: true,
+    });
+    assert.equal(
+      await page.getByLabel('To', { exact: true }).inputValue(),
+      'alice@d1.example.test',
+    );
     assert.equal(await page.getByLabel('Subject').inputValue(), 'Virus test');
     assert.equal(await page.getByLabel('Message').inputValue(), EICAR);
     assert.equal(accepted(gw), before);
@@ -186,10 +238,15 @@ describe('webmail in Chromium', () => {
     const qid = new URL(location).searchParams.get('queued');
     assert.ok(qid, `not queued: ${location}`);
     let raw: RecordedMessage | undefined;
-    await waitFor(async () => {
-      raw = (await d1.messages()).find((m) => m.data.includes('Subject: Line one X-Injected: yes'));
-      return raw !== undefined;
-    }, { timeout: 30_000, what: 'the message at the receiver of d1.example.test' });
+    await waitFor(
+      async () => {
+        raw = (await d1.messages()).find((m) =>
+          m.data.includes('Subject: Line one X-Injected: yes'),
+        );
+        return raw !== undefined;
+      },
+      { timeout: 30_000, what: 'the message at the receiver of d1.example.test' },
+    );
     assert.ok(raw);
     const head = raw.data.toString('latin1').split('\r\n\r\n')[0]!;
     assert.equal(/^X-Injected:/im.test(head), false, head);
@@ -220,7 +277,10 @@ describe('webmail in Chromium', () => {
     const res = await fetch(`${base}/compose`, {
       method: 'POST',
       body: fd,
-      headers: { origin: 'http://evil.example.test', cookie: cookies.map((c) => `${c.name}=${c.value}`).join('; ') },
+      headers: {
+        origin: 'http://evil.example.test',
+        cookie: cookies.map((c) => `${c.name}=${c.value}`).join('; '),
+      },
       redirect: 'manual',
     });
     assert.equal(res.status, 403);
@@ -241,7 +301,10 @@ async function checkReceived(m: RecordedMessage, attachment: Buffer): Promise<vo
   const to = Array.isArray(parsed.to) ? parsed.to[0] : parsed.to;
   assert.deepEqual(to?.value, [{ address: 'alice@d1.example.test', name: 'Ånne Recipient' }]);
   const cc = Array.isArray(parsed.cc) ? parsed.cc[0] : parsed.cc;
-  assert.deepEqual(cc?.value.map((v) => v.address), ['bob@d2.example.test']);
+  assert.deepEqual(
+    cc?.value.map((v) => v.address),
+    ['bob@d2.example.test'],
+  );
   assert.equal(parsed.headers.has('bcc'), false);
   assert.equal(m.data.includes('carol@'), false, 'the Bcc address appears in the message');
   assert.ok(parsed.messageId);
@@ -253,11 +316,16 @@ async function checkReceived(m: RecordedMessage, attachment: Buffer): Promise<vo
   assert.deepEqual(parsed.attachments[0]!.content, attachment);
   // RFC 2047: no raw 8-bit bytes in the header section.
   const head = m.data.subarray(0, m.data.indexOf('\r\n\r\n'));
-  assert.equal([...head].some((b) => b > 0x7e), false);
+  assert.equal(
+    [...head].some((b) => b > 0x7e),
+    false,
+  );
 }
 
 /** A page on another origin (another port) whose form posts itself to the webmail at once. */
-async function serveForeignForm(target: string): Promise<{ url: string; close: () => Promise<void> }> {
+async function serveForeignForm(
+  target: string,
+): Promise<{ url: string; close: () => Promise<void> }> {
   const server = http.createServer((_req, res) => {
     res.setHeader('content-type', 'text/html; charset=utf-8');
     res.end(`<!doctype html><html lang="en"><body>

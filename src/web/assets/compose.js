@@ -23,7 +23,10 @@
     var button = form.querySelector('button[type="submit"]');
     if (button) {
       // Disabled after this tick, so the button's own submission still happens.
-      setTimeout(function () { button.disabled = true; button.textContent = 'Sending…'; }, 0);
+      setTimeout(function () {
+        button.disabled = true;
+        button.textContent = 'Sending…';
+      }, 0);
     }
   });
 })();

@@ -42,7 +42,12 @@
 
   function block(m) {
     var title = m.subject || '(no subject)';
-    var sec = el('section', { class: 'message', id: 'm-' + m.id, 'data-id': m.id, 'aria-labelledby': 'm-' + m.id + '-h' });
+    var sec = el('section', {
+      class: 'message',
+      id: 'm-' + m.id,
+      'data-id': m.id,
+      'aria-labelledby': 'm-' + m.id + '-h',
+    });
     sec.appendChild(el('h2', { id: 'm-' + m.id + '-h' }, title));
     var meta = el('p', { class: 'meta' }, 'Sent ');
     meta.appendChild(el('time', { datetime: new Date(m.created).toISOString() }, utc(m.created)));
@@ -53,11 +58,15 @@
     table.appendChild(el('caption', { class: 'visually-hidden' }, 'Recipients of ' + title));
     var head = el('thead');
     var hr = el('tr');
-    ['Recipient', 'State', 'Details'].forEach(function (h) { hr.appendChild(el('th', { scope: 'col' }, h)); });
+    ['Recipient', 'State', 'Details'].forEach(function (h) {
+      hr.appendChild(el('th', { scope: 'col' }, h));
+    });
     head.appendChild(hr);
     table.appendChild(head);
     var body = el('tbody');
-    m.recipients.forEach(function (r) { body.appendChild(row(r)); });
+    m.recipients.forEach(function (r) {
+      body.appendChild(row(r));
+    });
     table.appendChild(body);
     sec.appendChild(table);
     return sec;
@@ -67,30 +76,36 @@
     var pending = false;
     var none = document.getElementById('no-messages');
     // Oldest first, so that each new message is put on top of the ones before it.
-    data.messages.slice().reverse().forEach(function (m) {
-      m.recipients.forEach(function (r) {
-        if (r.state !== 'delivered' && r.state !== 'bounced') pending = true;
-      });
-      if (!document.getElementById('m-' + m.id)) {
-        if (none) { none.remove(); none = null; }
-        list.insertBefore(block(m), list.firstChild);
-        announce('New message: ' + (m.subject || '(no subject)'));
-        return;
-      }
-      m.recipients.forEach(function (r) {
-        var tr = document.getElementById('r-' + r.id);
-        if (!tr) return;
-        var detail = tr.querySelector('td.detail');
-        if (tr.getAttribute('data-state') !== r.state) {
-          tr.setAttribute('data-state', r.state);
-          var badge = tr.querySelector('.badge');
-          badge.className = 'badge s-' + r.state;
-          badge.textContent = r.state;
-          announce(r.address + ': ' + r.state + '. ' + r.detail);
+    data.messages
+      .slice()
+      .reverse()
+      .forEach(function (m) {
+        m.recipients.forEach(function (r) {
+          if (r.state !== 'delivered' && r.state !== 'bounced') pending = true;
+        });
+        if (!document.getElementById('m-' + m.id)) {
+          if (none) {
+            none.remove();
+            none = null;
+          }
+          list.insertBefore(block(m), list.firstChild);
+          announce('New message: ' + (m.subject || '(no subject)'));
+          return;
         }
-        if (detail && detail.textContent !== r.detail) detail.textContent = r.detail;
+        m.recipients.forEach(function (r) {
+          var tr = document.getElementById('r-' + r.id);
+          if (!tr) return;
+          var detail = tr.querySelector('td.detail');
+          if (tr.getAttribute('data-state') !== r.state) {
+            tr.setAttribute('data-state', r.state);
+            var badge = tr.querySelector('.badge');
+            badge.className = 'badge s-' + r.state;
+            badge.textContent = r.state;
+            announce(r.address + ': ' + r.state + '. ' + r.detail);
+          }
+          if (detail && detail.textContent !== r.detail) detail.textContent = r.detail;
+        });
       });
-    });
     return pending;
   }
 
@@ -101,7 +116,11 @@
   }
 
   function poll() {
-    fetch('/api/sent', { credentials: 'same-origin', cache: 'no-store', headers: { Accept: 'application/json' } })
+    fetch('/api/sent', {
+      credentials: 'same-origin',
+      cache: 'no-store',
+      headers: { Accept: 'application/json' },
+    })
       .then(function (res) {
         if (res.status === 401) {
           stopped = true;
@@ -114,7 +133,9 @@
       .then(function (data) {
         if (data) schedule(apply(data) ? FAST : SLOW);
       })
-      .catch(function () { schedule(SLOW); });
+      .catch(function () {
+        schedule(SLOW);
+      });
   }
 
   document.addEventListener('visibilitychange', function () {
