@@ -6,6 +6,7 @@
 import type { AppContext } from './app.js';
 import type { LoadedConfig } from './config/load.js';
 import { createResolver } from './dns/resolver.js';
+import { buildRestrictions } from './policy/restrictions.js';
 import { buildScanners } from './scan/index.js';
 import { openStore } from './store/open.js';
 
@@ -16,6 +17,7 @@ export async function buildApp(cfg: LoadedConfig): Promise<AppContext> {
       cfg,
       store,
       scanners: buildScanners(cfg),
+      restrictions: buildRestrictions(cfg, store),
       now: Date.now,
       node: cfg.node_id,
       resolver: createResolver(cfg),

@@ -82,7 +82,10 @@ export async function checkRecipient(
   // RFC 5321 section 4.5.3.1.8: at least 100 must be accepted; beyond our limit, 452 asks
   // the client to send the rest in another transaction.
   if (countSoFar >= ctx.cfg.smtp.max_recipients) return refuse(who, 'rcpt', replies.tooManyRecipients, { rcpt });
-  if (!/^[^@]+@[^@]+$/.test(rcpt)) return refuse(who, 'rcpt', replies.badRecipientSyntax, { rcpt });
+  if (!/^[^@]+@[^@]+$/.test(rcpt)) {
+    await ctx.restrictions?.onInvalidRecipient?.(who, rcpt);
+    return refuse(who, 'rcpt', replies.badRecipientSyntax, { rcpt });
+  }
   const restricted = await ctx.restrictions?.onRecipient(who, rcpt, countSoFar);
   if (restricted) return refuse(who, 'rcpt', restricted, { rcpt });
   return null;

@@ -32,6 +32,12 @@ export interface Restrictions {
   onRecipient(who: Principal, recipient: string, countSoFar: number): Promise<Reply | null>;
 
   /**
+   * A RCPT refused for its syntax (by intake or by the SMTP library): such recipients count
+   * toward the invalid-recipient block, once per transaction. Must not throw.
+   */
+  onInvalidRecipient?(who: Principal, recipient: string): Promise<void>;
+
+  /**
    * After the scanners ran, with every verdict so far. Called even when a scanner refused
    * the message (so spam counts include refused spam); its own reply is then ignored and the
    * scanner's refusal is given. A reply refuses an otherwise clean message.

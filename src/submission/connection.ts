@@ -24,6 +24,8 @@ import { replies, type EnhancedCode, type Reply } from '../reply/reply.js';
 export interface ConnectionLimits {
   maxErrors: number;
   maxMessageSize: number;
+  /** A RCPT address the library refused for its syntax (501), for the sender restrictions. */
+  onBadRecipient?: (session: SMTPConnection['session']) => void;
 }
 
 /** RFC 5321 section 4.5.3.1.4: 512 octets including CRLF. */
@@ -133,6 +135,9 @@ export class OutpostConnection extends SMTPConnection {
 
   override _parseAddressCommand(rawName: string, rawCommand: Buffer | string): ReturnType<SMTPConnection['_parseAddressCommand']> {
     const parsed = super._parseAddressCommand(rawName, rawCommand);
+    if (!(parsed && parsed.address) && /^rcpt to$/i.test(rawName.trim()) && this.session?.envelope?.mailFrom) {
+      this.limits.onBadRecipient?.(this.session);
+    }
     if (parsed && parsed.address && !parsed.address.includes('[')) {
       const written = /<([^<>]*)>/.exec(rawCommand.toString())?.[1]?.replace(/^@[^\s,:@]+(?:,@[^\s,:@]+)*:/, '');
       if (written && /^[\x21-\x7e]+$/.test(written)) parsed.address = written;

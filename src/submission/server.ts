@@ -14,7 +14,7 @@ import { drainSubmissions } from '../intake/intake.js';
 import { maillog } from '../maillog/log.js';
 import { AuthThrottle } from '../policy/auth-throttle.js';
 import { OutpostConnection, type ConnectionLimits } from './connection.js';
-import { sessionHooks, type ListenerKind } from './hooks.js';
+import { principalOf, sessionHooks, type ListenerKind } from './hooks.js';
 import type { TlsMaterial } from './tls.js';
 
 /** A listen address that could not be opened; serve reports it with the config key. */
@@ -54,7 +54,14 @@ export async function startSubmission(ctx: AppContext, tlsMaterial: TlsMaterial)
   const { cfg } = ctx;
   const throttle = new AuthThrottle(ctx.store, cfg.auth, ctx.now);
   const resolver = resolverOf(ctx);
-  const limits: ConnectionLimits = { maxErrors: cfg.smtp.max_errors, maxMessageSize: cfg.smtp.max_message_size };
+  const limits: ConnectionLimits = {
+    maxErrors: cfg.smtp.max_errors,
+    maxMessageSize: cfg.smtp.max_message_size,
+    onBadRecipient: (session) => {
+      void ctx.restrictions?.onInvalidRecipient?.(principalOf(ctx, session), '')
+        .catch((err: Error) => maillog.warn({ sid: session.id, error: err.message }, 'restriction bookkeeping failed'));
+    },
+  };
   const servers: SMTPServer[] = [];
   const addresses: SubmissionService['addresses'] = [];
 
