@@ -116,7 +116,10 @@ function connectOnce(target: Target, opts: ClientOptions, tryTls: boolean): Prom
       if (settled) return;
       settled = true;
       conn.close();
-      resolve({ ok: false, reply: connectFailure(e, target, session.commandSent), tlsFailed: e.code === 'ETLS' });
+      // Anything that goes wrong between STARTTLS and the new EHLO is the TLS handshake.
+      const tlsFailed = e.code === 'ETLS' || session.commandSent === 'STARTTLS' ||
+        /^ERR_SSL/.test((e as NodeError & { originalCode?: string }).originalCode ?? '');
+      resolve({ ok: false, reply: connectFailure(e, target, session.commandSent), tlsFailed });
     };
     // Until the session is up, the library reports failures as 'error' events (or a bare
     // 'end'); afterwards they reach the send callback, and this listener keeps it quiet.
@@ -356,7 +359,9 @@ function connectFailure(e: NodeError, target: Target, lastCommand: string): Remo
       : /SOCKET/i.test(type) ? (lastCommand ? `reply to ${lastCommand}` : 'greeting') : 'connection';
     return localReply(451, '4.4.1', `Timed out waiting for the ${what} from ${where}`);
   }
-  if (e.code === 'ETLS') return localReply(451, '4.7.5', `TLS handshake with ${where} failed: ${e.message}`);
+  if (e.code === 'ETLS' || lastCommand === 'STARTTLS') {
+    return localReply(451, '4.7.5', `TLS handshake with ${where} failed: ${e.message.split(':')[0]}`);
+  }
   if (e.code === 'EPROTOCOL') {
     return localReply(451, '4.5.0', `Protocol error from ${where}: ${e.message.slice(0, 160).replace(/[^\x20-\x7e]/g, '?')}`);
   }

@@ -143,6 +143,57 @@ describe('routing and delivery to real receivers', () => {
     assert.match(r.outcomes[0]!.reply.text, /Connection refused by down\.example\.test\[127\.0\.0\.99\]/);
   });
 
+  test('equal preferences: both MX hosts get used (random order)', async () => {
+    const port = await freeCommonPort(['127.0.0.14', '127.0.0.15']);
+    const [a, b] = await Promise.all([recorder('127.0.0.14', port), recorder('127.0.0.15', port)]);
+    const ips = new Set<string>();
+    for (let i = 0; i < 12 && ips.size < 2; i++) {
+      // A fresh pool each time, so the routing order decides and not a kept connection.
+      const r = await deliverToDomain('equal-mx.example.test', msg([`n${i}@equal-mx.example.test`]), deps(port));
+      assert.equal(r.outcomes[0]!.kind, 'delivered');
+      ips.add(r.outcomes[0]!.ip!);
+    }
+    assert.deepEqual([...ips].sort(), ['127.0.0.14', '127.0.0.15']);
+    assert.ok((await a.messages()).length > 0 && (await b.messages()).length > 0);
+  });
+
+  test('an MX host with only an IPv6 address is reached over IPv6', async () => {
+    const port = await freePort('::1');
+    const rec = await recorder('::1', port);
+    const r = await deliverToDomain('v6only.example.test', msg(['v@v6only.example.test']), deps(port));
+    assert.equal(r.outcomes[0]!.kind, 'delivered');
+    assert.equal(r.outcomes[0]!.ip, '::1');
+    assert.equal(r.outcomes[0]!.mx, 'mx.v6only.example.test');
+    assert.equal((await rec.waitForMessages(1)).length, 1);
+  });
+
+  test('an internationalised domain is looked up and addressed as its A-label', async () => {
+    const port = await freePort('127.0.0.16');
+    const rec = await recorder('127.0.0.16', port);
+    const r = await deliverToDomain('bücher.example.test', msg(['leser@bücher.example.test']), deps(port));
+    assert.equal(r.outcomes[0]!.kind, 'delivered', r.outcomes[0]!.reply.text);
+    assert.equal(r.outcomes[0]!.ip, '127.0.0.16');
+    const [got] = await rec.waitForMessages(1);
+    assert.deepEqual(got!.to, ['leser@xn--bcher-kva.example.test']);
+    assert.ok(!got!.mailOptions.includes('SMTPUTF8'));
+  });
+
+  test('SERVFAIL: deferred (4.4.3), DNS may answer later', async () => {
+    const r = await deliverToDomain('servfail.example.test', msg(['a@servfail.example.test']), deps(25));
+    assert.equal(r.outcomes[0]!.kind, 'deferred');
+    assert.equal(r.outcomes[0]!.reply.enhanced, '4.4.3');
+  });
+
+  test('STARTTLS is used when offered, with a self-signed certificate', async () => {
+    const port = await freePort('127.0.0.10');
+    const rec = await recorder('127.0.0.10', port, { tls: true });
+    const r = await deliverToDomain('example.test', msg(['tls@example.test']), deps(port));
+    assert.equal(r.outcomes[0]!.kind, 'delivered');
+    assert.equal(r.outcomes[0]!.tls, true);
+    const [got] = await rec.waitForMessages(1);
+    assert.equal(got!.tls, true);
+  });
+
   test('one transaction: accepted, refused for good and deferred recipients', async () => {
     const port = await freePort('127.0.0.10');
     const rec = await recorder('127.0.0.10', port, {
@@ -247,6 +298,15 @@ describe('misbehaving servers (scripted)', () => {
     const s = await scripted({ extensions: ['8BITMIME'] });
     const r = await deliverToDomain('scripted.example.test', msg(to, { smtputf8: true }), route(s));
     assert.deepEqual(r.outcomes.map((o) => [o.kind, o.reply.enhanced]), [['failed', '5.6.7'], ['failed', '5.6.7']]);
+  });
+
+  test('a TLS handshake that fails: delivered in plaintext on a second connection', async () => {
+    const s = await scripted({ extensions: ['PIPELINING', 'STARTTLS'], starttls: '220 2.0.0 Ready to start TLS', connections: 1 });
+    const r = await deliverToDomain('scripted.example.test', msg(to), route(s));
+    assert.deepEqual(r.outcomes.map((o) => [o.kind, o.tls]), [['delivered', false], ['delivered', false]]);
+    assert.equal(s.log.length, 2);
+    assert.ok(s.log[0]!.includes('STARTTLS'));
+    assert.ok(!s.log[1]!.includes('STARTTLS'));
   });
 
   test('EHLO refused: HELO is used instead', async () => {

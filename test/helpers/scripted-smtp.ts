@@ -27,6 +27,8 @@ export interface ScriptOptions {
   rcpt?: Action | ((address: string) => Action);
   /** Reply to the DATA command. Default "354 go ahead". */
   data?: Action;
+  /** Reply to STARTTLS (announce it in `extensions`); a 220 makes the TLS handshake fail. */
+  starttls?: Action;
   /** Reply after the final dot. Default "250 2.0.0 Ok: queued". */
   dataEnd?: Action;
   /** Applies only to the first N connections; later ones get the defaults (e.g. fail once). */
@@ -123,6 +125,17 @@ function session(socket: net.Socket, s: ScriptOptions, log: string[], messages: 
         const a = s.data ?? '354 End data with <CR><LF>.<CR><LF>';
         const ok = act(a);
         if (ok && typeof a === 'string' && a.startsWith('354')) inData = true;
+        return ok;
+      }
+      case 'STARTTLS': {
+        // No TLS here: after a 220 the client's handshake meets a plain SMTP reply.
+        const a = s.starttls ?? '454 4.7.0 TLS not available';
+        const ok = act(a);
+        if (ok && typeof a === 'string' && a.startsWith('220')) {
+          socket.once('data', () => socket.write('500 5.5.1 this is not TLS\r\n'));
+          stalled = true;
+          return false;
+        }
         return ok;
       }
       case 'RSET':
