@@ -1,0 +1,113 @@
+/**
+ * The two measurements every case is made of, against any SMTP server (Outpost or Postfix):
+ * - submit: the load generator (its own process) sends N messages; rate and latency of the
+ *   final reply after the dot;
+ * - end to end: the same, plus the time until the sink has received all N.
+ * Both also wait (bounded) for the server's queue to drain, so the next run starts clean.
+ */
+import path from 'node:path';
+import { machineTicks } from './cpu.js';
+import type { LoadResult, LoadSpec } from './loadgen.js';
+import { REPO_ROOT, startChild, terminate } from './procs.js';
+import type { Sink } from './sink.js';
+
+export const SENDER = 'bench@example.test';
+export const RECIPIENT = 'rcpt@example.net';
+
+export interface LoadParams {
+  targets: string[];
+  count: number;
+  size: number;
+  connections: number;
+  perConnection: number;
+  timeoutMs: number;
+}
+
+export interface RunFigures {
+  n: number;
+  size: number;
+  connections: number;
+  perConnection: number;
+  sent: number;
+  refused: number;
+  failedSessions: number;
+  errors: string[];
+  /** Messages per second from the first connect to the last final reply. */
+  submitRate: number;
+  p50: number;
+  p99: number;
+  /** Messages per second from the first connect until the sink had all N (end to end). */
+  e2eRate?: number;
+  /** Seconds from the last 250 until the sink had all N. */
+  drainS?: number;
+  /** How many the sink got when the wait ended. */
+  delivered?: number;
+  timedOut: boolean;
+  /** CPU time the server under test used per message (submission and delivery), ms. */
+  cpuMsPerMsg?: number;
+  /** How busy all CPUs of the machine were during the run (everything on it), %. */
+  machineBusyPct: number;
+}
+
+/** Runs the load generator as a child process; resolves with its result. */
+export function runLoadgen(spec: LoadSpec): Promise<LoadResult> {
+  const child = startChild(process.execPath, [path.join(REPO_ROOT, 'dist', 'bench', 'loadgen.js'), JSON.stringify(spec)]);
+  let out = '';
+  let err = '';
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
+  // The generator bounds itself; this is the backstop if it hangs.
+  const backstop = setTimeout(() => void terminate(child, 2000), spec.timeoutMs + 30_000);
+  return new Promise((resolve, reject) => {
+    child.on('close', () => {
+      clearTimeout(backstop);
+      const done = out.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { event: string }).find((l) => l.event === 'done');
+      if (done) resolve(done as unknown as LoadResult);
+      else reject(new Error(`load generator gave no result: ${err.slice(-2000)}`));
+    });
+  });
+}
+
+function spec(p: LoadParams): LoadSpec {
+  return { ...p, from: SENDER, to: RECIPIENT };
+}
+
+const rate = (n: number, ms: number): number => Math.round((n * 1000) / Math.max(1, ms));
+
+/**
+ * Submits and then waits (at most drainTimeoutMs) until the sink has every message, so the
+ * server's queue is empty before the next run; the end-to-end figure is kept as well.
+ */
+export async function measure(p: LoadParams, sink: Sink, drainTimeoutMs: number, serverCpuMs?: () => number): Promise<RunFigures> {
+  const before = sink.count();
+  const cpu0 = serverCpuMs?.();
+  const m0 = machineTicks();
+  const r = await runLoadgen(spec(p));
+  const target = before + r.sent;
+  const doneAt = await sink.waitFor(target, drainTimeoutMs);
+  const m1 = machineTicks();
+  const cpu1 = serverCpuMs?.();
+  const lastReply = r.startedAt + r.elapsedMs;
+  const figures: RunFigures = {
+    n: p.count,
+    size: p.size,
+    connections: p.connections,
+    perConnection: p.perConnection,
+    sent: r.sent,
+    refused: r.refused,
+    failedSessions: r.failedSessions,
+    errors: r.errors,
+    submitRate: rate(r.sent, r.elapsedMs),
+    p50: r.latencyMs.p50,
+    p99: r.latencyMs.p99,
+    delivered: sink.count() - before,
+    timedOut: r.timedOut || doneAt === null,
+    machineBusyPct: Math.round((100 * (m1.busy - m0.busy)) / Math.max(1, m1.total - m0.total)),
+  };
+  if (cpu0 !== undefined && cpu1 !== undefined && r.sent > 0) figures.cpuMsPerMsg = Math.round(((cpu1 - cpu0) / r.sent) * 100) / 100;
+  if (doneAt !== null) {
+    figures.e2eRate = rate(r.sent, doneAt - r.startedAt);
+    figures.drainS = Math.max(0, Math.round((doneAt - lastReply) / 100) / 10);
+  }
+  return figures;
+}
