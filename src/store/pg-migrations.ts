@@ -100,6 +100,16 @@ export const PG_MIGRATIONS: string[] = [
     expires bigint NOT NULL
   );
   `,
+  // 2: operators of the admin page, apart from mailbox accounts; indexes for its hourly charts.
+  `
+  CREATE TABLE admins (
+    address text COLLATE "C" PRIMARY KEY,
+    hash text NOT NULL,
+    created bigint NOT NULL
+  );
+  CREATE INDEX recipients_done ON recipients (done_at) WHERE done_at IS NOT NULL;
+  CREATE INDEX attempts_time ON attempts (time);
+  `,
 ];
 
 /** Any fixed number, the same on every node: the key of the migration advisory lock. */

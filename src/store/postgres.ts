@@ -17,7 +17,8 @@ import { maillog } from '../maillog/log.js';
 import { migrate, SchemaTooNewError, type MigrationResult } from './pg-migrations.js';
 import { PgInsertBatcher } from './pg-insert.js';
 import {
-  type Account, type AttemptRow, type Block, type MessageFilter, type MessageRow, type NewMessage,
+  HOURLY_COUNTS_SQL, hourlyCountsOf,
+  type Account, type AdminAccount, type HourlyCount, type AttemptRow, type Block, type MessageFilter, type MessageRow, type NewMessage,
   type Notify, type QueueStats, type RecipientRow, type RecipientState, type RecipientUpdate, type Store,
 } from './store.js';
 
@@ -272,6 +273,11 @@ class PgStore implements Store {
     return { recipients, messages: messages[0]!.n as number, oldestQueued: (oldest[0]?.t as number | null) ?? null };
   }
 
+  async hourlyCounts(since: number): Promise<HourlyCount[]> {
+    const rows = await this.rows(HOURLY_COUNTS_SQL, [since]);
+    return hourlyCountsOf(rows as Array<{ h: number; k: string; n: number }>);
+  }
+
   // ---- accounts
 
   async addAccount(address: string, hash: string): Promise<boolean> {
@@ -302,6 +308,30 @@ class PgStore implements Store {
 
   async removeGrant(address: string, pattern: string): Promise<boolean> {
     return this.changed('DELETE FROM grants WHERE address = $1 AND pattern = $2', [address, pattern]);
+  }
+
+  // ---- operators
+
+  async addAdmin(address: string, hash: string): Promise<boolean> {
+    return this.changed('INSERT INTO admins (address, hash, created) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING',
+      [address, hash, Date.now()]);
+  }
+
+  async getAdmin(address: string): Promise<AdminAccount | null> {
+    const rows = await this.rows('SELECT address, hash, created FROM admins WHERE address = $1', [address]);
+    return rows[0] ? toAdmin(rows[0]) : null;
+  }
+
+  async listAdmins(): Promise<AdminAccount[]> {
+    return (await this.rows('SELECT address, hash, created FROM admins ORDER BY address')).map(toAdmin);
+  }
+
+  async deleteAdmin(address: string): Promise<boolean> {
+    return this.changed('DELETE FROM admins WHERE address = $1', [address]);
+  }
+
+  async setAdminPassword(address: string, hash: string): Promise<boolean> {
+    return this.changed('UPDATE admins SET hash = $1 WHERE address = $2', [hash, address]);
   }
 
   // ---- blocks and counters
@@ -403,6 +433,10 @@ function toRecipient(r: Row): RecipientRow {
 
 function toAccount(r: Row): Account {
   return { address: r.address as string, hash: r.hash as string, created: r.created as number, grants: r.grants as string[] };
+}
+
+function toAdmin(r: Row): AdminAccount {
+  return { address: r.address as string, hash: r.hash as string, created: r.created as number };
 }
 
 function toBlock(r: Row): Block {

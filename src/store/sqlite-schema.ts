@@ -79,4 +79,14 @@ export const SQLITE_MIGRATIONS: string[] = [
     expires INTEGER NOT NULL
   );
   `,
+  // Operators of the admin page, apart from mailbox accounts; indexes for its hourly charts.
+  `
+  CREATE TABLE admins (
+    address TEXT PRIMARY KEY,
+    hash TEXT NOT NULL,
+    created INTEGER NOT NULL
+  );
+  CREATE INDEX recipients_done ON recipients (done_at) WHERE done_at IS NOT NULL;
+  CREATE INDEX attempts_time ON attempts (time);
+  `,
 ];

@@ -9,8 +9,8 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { SQLITE_MIGRATIONS } from './sqlite-schema.js';
 import {
-  domainOf,
-  type Account, type AttemptRow, type Block, type MessageFilter, type MessageRow, type NewMessage,
+  domainOf, HOURLY_COUNTS_SQL, hourlyCountsOf,
+  type Account, type AdminAccount, type HourlyCount, type AttemptRow, type Block, type MessageFilter, type MessageRow, type NewMessage,
   type Notify, type QueueStats, type RecipientRow, type RecipientState, type RecipientUpdate, type Store,
 } from './store.js';
 
@@ -236,6 +236,12 @@ export class SqliteStore implements Store {
     return { recipients, messages: m.n, oldestQueued: o.t };
   }
 
+  async hourlyCounts(since: number): Promise<HourlyCount[]> {
+    const rows = this.db.prepare(HOURLY_COUNTS_SQL.replaceAll('$1', '@since')).all({ since }) as
+      Array<{ h: number; k: string; n: number }>;
+    return hourlyCountsOf(rows);
+  }
+
   // ---- accounts
 
   async addAccount(address: string, hash: string): Promise<boolean> {
@@ -266,6 +272,31 @@ export class SqliteStore implements Store {
 
   async removeGrant(address: string, pattern: string): Promise<boolean> {
     return this.db.prepare('DELETE FROM grants WHERE address = ? AND pattern = ?').run(address, pattern).changes > 0;
+  }
+
+  // ---- operators
+
+  async addAdmin(address: string, hash: string): Promise<boolean> {
+    return this.db.prepare('INSERT OR IGNORE INTO admins (address, hash, created) VALUES (?, ?, ?)')
+      .run(address, hash, Date.now()).changes > 0;
+  }
+
+  async getAdmin(address: string): Promise<AdminAccount | null> {
+    const r = this.db.prepare('SELECT address, hash, created FROM admins WHERE address = ?').get(address) as
+      AdminAccount | undefined;
+    return r ?? null;
+  }
+
+  async listAdmins(): Promise<AdminAccount[]> {
+    return this.db.prepare('SELECT address, hash, created FROM admins ORDER BY address').all() as AdminAccount[];
+  }
+
+  async deleteAdmin(address: string): Promise<boolean> {
+    return this.db.prepare('DELETE FROM admins WHERE address = ?').run(address).changes > 0;
+  }
+
+  async setAdminPassword(address: string, hash: string): Promise<boolean> {
+    return this.db.prepare('UPDATE admins SET hash = ? WHERE address = ?').run(hash, address).changes > 0;
   }
 
   // ---- blocks and counters

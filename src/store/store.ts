@@ -117,6 +117,26 @@ export interface Account {
   grants: string[];
 }
 
+/** An operator who may log in to the admin pages; kept apart from mailbox accounts. */
+export interface AdminAccount {
+  address: string;
+  hash: string;
+  created: number;
+}
+
+/** What happened in one hour, for the admin page's charts. */
+export interface HourlyCount {
+  /** Start of the hour, ms since the epoch (UTC). */
+  hour: number;
+  /** Messages queued (the gateway's own notices not counted). */
+  accepted: number;
+  /** Recipients that reached their final state in that hour. */
+  delivered: number;
+  bounced: number;
+  /** Attempts whose result was deferred. */
+  deferred: number;
+}
+
 export interface Block {
   principal: string;
   reason: string;
@@ -150,6 +170,8 @@ export interface Store {
   /** Drops the bytes of messages whose recipients are all final; the history stays. */
   pruneBodies(): Promise<number>;
   stats(): Promise<QueueStats>;
+  /** Counts per hour from `since` on, oldest first; hours with nothing in them are left out. */
+  hourlyCounts(since: number): Promise<HourlyCount[]>;
 
   // ---- accounts
   addAccount(address: string, hash: string): Promise<boolean>;
@@ -159,6 +181,13 @@ export interface Store {
   setPassword(address: string, hash: string): Promise<boolean>;
   addGrant(address: string, pattern: string): Promise<boolean>;
   removeGrant(address: string, pattern: string): Promise<boolean>;
+
+  // ---- operators of the admin page (a table apart from the mailbox accounts)
+  addAdmin(address: string, hash: string): Promise<boolean>;
+  getAdmin(address: string): Promise<AdminAccount | null>;
+  listAdmins(): Promise<AdminAccount[]>;
+  deleteAdmin(address: string): Promise<boolean>;
+  setAdminPassword(address: string, hash: string): Promise<boolean>;
 
   // ---- blocks and counters
   addBlock(block: Block): Promise<boolean>;
@@ -180,3 +209,34 @@ export function domainOf(address: string): string {
   const at = address.lastIndexOf('@');
   return at < 0 ? '' : address.slice(at + 1).toLowerCase();
 }
+
+/** Rows of HOURLY_COUNTS_SQL (hour number, kind, count) as HourlyCount values, oldest first. */
+export function hourlyCountsOf(rows: Array<{ h: number; k: string; n: number }>): HourlyCount[] {
+  const byHour = new Map<number, HourlyCount>();
+  for (const r of rows) {
+    const hour = Number(r.h) * 3_600_000;
+    let c = byHour.get(hour);
+    if (!c) {
+      c = { hour, accepted: 0, delivered: 0, bounced: 0, deferred: 0 };
+      byHour.set(hour, c);
+    }
+    if (r.k === 'accepted' || r.k === 'delivered' || r.k === 'bounced' || r.k === 'deferred') {
+      c[r.k] += Number(r.n);
+    }
+  }
+  return [...byHour.values()].sort((a, b) => a.hour - b.hour);
+}
+
+/**
+ * The hourly counts in one statement for both stores; `$1` stands for `since` (the SQLite
+ * store turns it into the named parameter @since). Integer division of the ms times gives the hour.
+ */
+export const HOURLY_COUNTS_SQL = `
+  SELECT created / 3600000 AS h, 'accepted' AS k, COUNT(*) AS n FROM messages
+    WHERE created >= $1 AND kind = 'message' GROUP BY 1
+  UNION ALL
+  SELECT done_at / 3600000 AS h, state AS k, COUNT(*) AS n FROM recipients
+    WHERE done_at >= $1 AND state IN ('delivered', 'bounced') GROUP BY 1, 2
+  UNION ALL
+  SELECT time / 3600000 AS h, 'deferred' AS k, COUNT(*) AS n FROM attempts
+    WHERE time >= $1 AND result = 'deferred' GROUP BY 1`;
