@@ -6,15 +6,13 @@
  * email package.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { startGateway, type Gateway } from '../helpers/gateway.js';
 import { freeCommonPort } from '../helpers/ports.js';
-import { REPO_ROOT } from '../helpers/procs.js';
 import { startRecorder, type RecordedMessage, type Recorder } from '../helpers/receivers.js';
 import { smtplib } from '../helpers/smtplib.js';
 import { waitFor } from '../helpers/wait.js';
+import { parseNotices, type ParsedNotice } from './parse.js';
 
 // Slots at 0, 1, 2, 3, 5 and 7 s; the first delay notice at 2 s, the next 3 s later.
 const TOML = `
@@ -88,32 +86,9 @@ async function show(id: string): Promise<any> {
   return JSON.parse(r.stdout);
 }
 
-interface Parsed {
-  subject: string;
-  from: string;
-  to: string;
-  content_type: string;
-  report_type: string;
-  auto_submitted: string;
-  parts: string[];
-  defects: string[];
-  text: string;
-  per_message: Record<string, string>;
-  recipients: Array<Record<string, string>>;
-  original: { type: string; headers: Record<string, string>; body: string | null };
-}
-
-function parse(msgs: RecordedMessage[]): Parsed[] {
-  const r = spawnSync('/usr/bin/python3', [path.join(REPO_ROOT, 'test', 'dsn', 'parse-dsn.py')], {
-    input: JSON.stringify(msgs.map((m) => m.data.toString('base64'))),
-  });
-  assert.equal(r.status, 0, r.stderr.toString());
-  return JSON.parse(r.stdout.toString()) as Parsed[];
-}
-
 describe('retry schedule and notices', () => {
   let ids: Record<string, string>;
-  let notices: Parsed[];
+  let notices: ParsedNotice[];
   let envelopes: RecordedMessage[];
 
   before(async () => {
@@ -135,7 +110,7 @@ describe('retry schedule and notices', () => {
       return r.code === 0 && JSON.parse(r.stdout).length === 0;
     }, { timeout: 30_000, interval: 300, what: 'an empty queue' });
     envelopes = await home.messages();
-    notices = parse(envelopes);
+    notices = parseNotices(envelopes.map((e) => e.data));
   });
 
   test('the 451 recipient is tried at every slot, never early, then bounced; the 550 one once', async () => {
