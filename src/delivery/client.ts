@@ -140,6 +140,8 @@ export class SmtpSession {
   /** Messages sent over this session (successful or not). */
   messages = 0;
   private alive = true;
+  /** A transaction ended by something other than the server's own replies: not reused. */
+  private broken = false;
   private current: { message: OutgoingMessage; params: Map<string, string> } | null = null;
   private dataSent = false;
   private lastCommand = '';
@@ -161,7 +163,7 @@ export class SmtpSession {
   }
 
   get usable(): boolean {
-    return this.alive && !this.conn.destroyed;
+    return this.alive && !this.broken && !this.conn.destroyed;
   }
 
   capabilities(): Capabilities {
@@ -198,6 +200,8 @@ export class SmtpSession {
         const byWire = new Map<string, RemoteReply>();
         if (err) {
           const e = err as NodeError;
+          // Refusals (EENVELOPE, EMESSAGE) leave the session in step; anything else may not.
+          if (e.code !== 'EENVELOPE' && e.code !== 'EMESSAGE') this.broken = true;
           for (const rej of e.rejectedErrors ?? this.rejectedSoFar()) {
             if (rej.recipient) byWire.set(rej.recipient.toLowerCase(), this.replyOf(rej));
           }

@@ -37,7 +37,7 @@ export function humanText(t: TextInput): string {
   if (t.action === 'failed') {
     out.push(`${about} could not be delivered to the following ${many ? 'recipients' : 'recipient'}.`);
     out.push(t.expired
-      ? `The gateway kept trying for ${formatDuration(t.now - t.arrival)} and has now given up.`
+      ? `The gateway kept trying for ${roughly(t.now - t.arrival)} and has now given up.`
       : 'The refusal is permanent, so the gateway will not try again.');
   } else if (t.action === 'delayed') {
     out.push(`${about} has not yet been delivered to the following ${many ? 'recipients' : 'recipient'}.`);
@@ -45,7 +45,7 @@ export function humanText(t: TextInput): string {
     out.push('The gateway keeps trying on its own; you do not need to send the message again.');
     if (until) {
       out.push(`If it still cannot be delivered by ${rfc5322Date(until)} ` +
-        `(in ${formatDuration(Math.max(0, until - t.now))}), the gateway gives up and tells you.`);
+        `(in ${roughly(until - t.now)}), the gateway gives up and tells you.`);
     }
   } else {
     out.push(`${about} was delivered to the following ${many ? 'recipients' : 'recipient'}, as you asked to be told.`);
@@ -74,6 +74,14 @@ function explain(r: NoticeRecipient): string {
   }
   const who = server ? `The recipient's mail server ${server}` : "The recipient's mail server";
   if (r.action === 'delivered') return `Accepted by ${server ?? 'the remote server'}, which said:\r\n    ${said}`;
+  // A failure with a temporary reply: the schedule ran out while the server kept saying "later".
+  if (r.action === 'failed' && r.reply.code < 500) return `${who} kept answering, last:\r\n    ${said}`;
   if (r.action === 'failed') return `${who} refused it and said:\r\n    ${said}`;
   return `${who} answered:\r\n    ${said}`;
+}
+
+/** A duration for people: whole seconds under a minute, whole minutes under an hour, else hours. */
+function roughly(ms: number): string {
+  const unit = ms < 60_000 ? 1000 : ms < 3_600_000 ? 60_000 : 3_600_000;
+  return formatDuration(Math.max(unit, Math.round(ms / unit) * unit));
 }
