@@ -34,9 +34,10 @@ export async function runServe(opts: GlobalOptions, signalled: Promise<NodeJS.Si
   const ctx = await buildApp(cfg);
   const services: Service[] = [];
   try {
+    // Everything that can fail on a bad config comes before the first service starts.
+    const tlsMaterial = await loadTlsMaterial(cfg);
     // First in, last out: on shutdown intake stops before the queue runner does.
     services.push({ name: 'queue', ...startQueueRunner(ctx) });
-    const tlsMaterial = await loadTlsMaterial(cfg);
     services.push({ name: 'smtp', ...(await startSubmission(ctx, tlsMaterial)) });
     services.push({ name: 'web', ...(await startWeb(ctx)) });
   } catch (err) {
