@@ -60,10 +60,11 @@ async function cli(args: string[]): Promise<string> {
 
 const show = async (id: string) => JSON.parse(await cli(['show', id, '--json']));
 
-async function until(id: string, what: string, ok: (m: any) => boolean): Promise<any> {
-  let m: any;
-  await waitFor(async () => ok((m = await show(id))), { timeout: 15_000, interval: 100, what });
-  return m;
+/** Waits for the n-th attempt in the gateway's log (cheaper than polling the CLI), then shows. */
+async function afterAttempt(id: string, n: number): Promise<any> {
+  await waitFor(() => gw.logs.filter((l) => l.event === 'attempt' && l.qid === id).length >= n,
+    { timeout: 15_000, what: `attempt ${n} of ${id}` });
+  return show(id);
 }
 
 describe('queue control', () => {
@@ -74,7 +75,7 @@ describe('queue control', () => {
   });
 
   test('a deferred recipient is listed with its attempts, next attempt and last reply', async () => {
-    const m = await until(id, 'the first attempt', (x) => x.recipients[0].attempts === 1);
+    const m = await afterAttempt(id, 1);
     const r = m.recipients[0];
     assert.equal(r.state, 'deferred');
     assert.equal(r.last_reply, '451 4.3.0 try later');
@@ -102,7 +103,7 @@ describe('queue control', () => {
 
   test('retry makes it due now: a second attempt follows at once', async () => {
     assert.match(await cli(['retry', id]), /1 recipient due now/);
-    await until(id, 'the second attempt', (x) => x.recipients[0].attempts === 2);
+    assert.equal((await afterAttempt(id, 2)).recipients[0].attempts, 2);
   });
 
   test('hold keeps it from delivery, release puts it back', async () => {
@@ -111,11 +112,10 @@ describe('queue control', () => {
     assert.equal(m.recipients[0].state, 'held');
     assert.equal(m.recipients[0].next_attempt, null);
     assert.match(await cli(['retry', '--all']), /^0 recipients due now/);
-    const held = JSON.parse(await cli(['list', '--json'])).find((x: any) => x.id === id);
-    assert.equal(held.recipients[0].state, 'held');
 
     assert.match(await cli(['release', id]), /1 recipient released/);
-    m = await until(id, 'the attempt after release', (x) => x.recipients[0].attempts === 3);
+    m = await afterAttempt(id, 3);
+    assert.equal(m.recipients[0].attempts, 3);
     assert.equal(m.recipients[0].state, 'deferred');
   });
 
@@ -124,7 +124,6 @@ describe('queue control', () => {
     assert.ok(s.recipients.deferred >= 1);
     assert.equal(typeof s.messages, 'number');
     assert.ok(s.oldest_queued);
-    assert.match(await cli(['stats']), /deferred/);
   });
 
   test('delete --bounce removes it and tells the sender', async () => {
