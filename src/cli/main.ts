@@ -10,6 +10,7 @@ import { registerQueue } from './queue.js';
 import { registerBlock } from './block.js';
 import { registerDb } from './db.js';
 import { registerConfig } from './config.js';
+import { registerAdmin } from './admin.js';
 
 const program = new Command();
 program
@@ -24,5 +25,6 @@ registerQueue(program);
 registerBlock(program);
 registerDb(program);
 registerConfig(program);
+registerAdmin(program);
 
 program.parseAsync(process.argv).catch(reportAndExit);
