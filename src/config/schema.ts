@@ -151,6 +151,8 @@ export const configSchema = z.strictObject({
     listen: z.array(listenAddress).default(['127.0.0.1:8080']),
     trusted_proxies: z.array(cidr).default([]),
     session_ttl: duration.default(8 * 3_600_000),
+    /** Clients that may read GET /metrics (Prometheus), as the web listener sees them. */
+    metrics_from: z.array(cidr).default(['127.0.0.0/8', '::1/128']),
   }).prefault({}),
 
   store: z.strictObject({

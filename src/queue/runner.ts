@@ -19,6 +19,7 @@ import { deliverToDomain } from '../delivery/deliver.js';
 import { ConnectionPool } from '../delivery/pool.js';
 import { resolverOf } from '../dns/resolver.js';
 import { maillog } from '../maillog/log.js';
+import { reportOutgoingConnections, timedAttempts } from '../metrics/events.js';
 import type { RecipientRow } from '../store/store.js';
 import { runAttempt, type DeliverFn, type Job } from './attempt.js';
 import { RetrySchedule } from './schedule.js';
@@ -51,6 +52,7 @@ export class QueueRunner {
   private readonly activeByDomain = new Map<string, number>();
   private readonly active = new Set<Promise<void>>();
   private readonly onQueued = () => this.poke();
+  private stopReporting: (() => void) | null = null;
 
   constructor(private readonly ctx: AppContext, opts: RunnerOptions = {}) {
     const d = ctx.cfg.delivery;
@@ -70,12 +72,13 @@ export class QueueRunner {
       }),
     });
     const deps = { cfg: ctx.cfg, resolver: resolverOf(ctx), pool: this.pool };
-    this.deliver = opts.deliver ?? ((domain, message) => deliverToDomain(domain, message, deps));
+    this.deliver = timedAttempts(opts.deliver ?? ((domain, message) => deliverToDomain(domain, message, deps)));
   }
 
   start(): void {
     if (this.running) return;
     this.running = true;
+    this.stopReporting = reportOutgoingConnections(() => this.pool.size);
     this.ctx.queueEvents?.on('queued', this.onQueued);
     const every = Math.max(200, Math.floor(this.ctx.cfg.queue.lease / 3));
     this.renewTimer = setInterval(() => void this.renewLeases(), every);
@@ -105,6 +108,7 @@ export class QueueRunner {
     if (this.renewTimer) clearInterval(this.renewTimer);
     this.waiting.clear();
     this.pool.closeAll();
+    this.stopReporting?.();
   }
 
   private async run(): Promise<void> {

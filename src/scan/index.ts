@@ -5,6 +5,7 @@
  */
 import type { Config } from '../config/schema.js';
 import { maillog } from '../maillog/log.js';
+import { timedScanner } from '../metrics/events.js';
 import { BaselineScanner } from './baseline.js';
 import { ClamdScanner } from './clamd.js';
 import { RspamdScanner } from './rspamd.js';
@@ -27,7 +28,7 @@ export function buildScanners(cfg: Pick<Config, 'scan'>): Scanner[] {
     }));
   }
   maillog.scanners(scanners.map((s) => s.name));
-  return scanners;
+  return scanners.map(timedScanner);
 }
 
 export type { Scanner, ScanVerdict, ScanEnvelope } from './scanner.js';
