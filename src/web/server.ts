@@ -20,6 +20,7 @@ import { messagePage } from './layout.js';
 import { registerLoginRoutes } from './login-routes.js';
 import { sendPage } from './respond.js';
 import { registerSentRoutes } from './sent-routes.js';
+import { registerOperatorRoutes } from './admin/index.js';
 import { Sessions } from './session.js';
 import { LoginThrottle } from './throttle.js';
 
@@ -93,6 +94,7 @@ export async function buildWebApp(deps: WebDeps): Promise<FastifyInstance> {
   registerLoginRoutes(app, deps);
   registerComposeRoutes(app, deps);
   registerSentRoutes(app, deps);
+  registerOperatorRoutes(app, deps);
 
   app.setNotFoundHandler((_req, reply) =>
     sendPage(
