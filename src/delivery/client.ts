@@ -200,8 +200,9 @@ export class SmtpSession {
         const byWire = new Map<string, RemoteReply>();
         if (err) {
           const e = err as NodeError;
-          // Refusals (EENVELOPE, EMESSAGE) leave the session in step; anything else may not.
-          if (e.code !== 'EENVELOPE' && e.code !== 'EMESSAGE') this.broken = true;
+          // Well-formed refusals (EENVELOPE, EMESSAGE) leave the session in step; nothing else does.
+          const inStep = (e.code === 'EENVELOPE' || e.code === 'EMESSAGE') && (!e.response || parseReply(e.response));
+          if (!inStep) this.broken = true;
           for (const rej of e.rejectedErrors ?? this.rejectedSoFar()) {
             if (rej.recipient) byWire.set(rej.recipient.toLowerCase(), this.replyOf(rej));
           }
