@@ -36,7 +36,8 @@ export function registerUser(program: Command): void {
       const hash = await hashPassword(pw);
       await withStore(global(), async (store) => {
         if (!(await store.addAccount(addr, hash))) {
-          throw new CliError(`user ${addr} exists already; use \`outpost user passwd ${addr} --password-stdin\` to change its password`);
+          throw new CliError(`user ${addr} exists already; ` +
+            `use \`outpost user passwd ${addr} --password-stdin\` to change its password`);
         }
       });
       console.log(`added ${addr}`);
@@ -48,7 +49,11 @@ export function registerUser(program: Command): void {
     .action(async (opts: { json?: boolean }) => {
       const accounts = await withStore(global(), (store) => store.listAccounts());
       if (opts.json) {
-        const out = accounts.map((a) => ({ address: a.address, created: new Date(a.created).toISOString(), grants: a.grants }));
+        const out = accounts.map((a) => ({
+          address: a.address,
+          created: new Date(a.created).toISOString(),
+          grants: a.grants,
+        }));
         console.log(JSON.stringify(out, null, 2));
         return;
       }

@@ -43,7 +43,9 @@ export function receivedHeader(sub: Submission, hostname: string, queueId: strin
   const ip = isIPv6(sub.clientIp) ? `IPv6:${sub.clientIp}` : sub.clientIp;
   const rdns = sub.clientHostname && !sub.clientHostname.startsWith('[') ? `${clean(sub.clientHostname)} ` : '';
   // RFC 6531 section 3.7.3: a message with SMTPUTF8 is received "with UTF8SMTP[S][A]".
-  const protocol = sub.smtputf8 && sub.protocol.startsWith('ESMTP') ? `UTF8SMTP${sub.protocol.slice(5)}` : sub.protocol;
+  const protocol = sub.smtputf8 && sub.protocol.startsWith('ESMTP')
+    ? `UTF8SMTP${sub.protocol.slice(5)}`
+    : sub.protocol;
   let h = `Received: from ${clean(sub.heloName) || 'unknown'} (${rdns}[${ip}])\r\n` +
     `\tby ${hostname} (Outpost) with ${protocol} id ${queueId}`;
   if (sub.tlsInfo) h += `\r\n\t(version=${clean(sub.tlsInfo.version)} cipher=${clean(sub.tlsInfo.cipher)})`;

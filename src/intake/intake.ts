@@ -81,7 +81,9 @@ export async function checkRecipient(
   if (relay) return refuse(who, 'rcpt', relay, { rcpt });
   // RFC 5321 section 4.5.3.1.8: at least 100 must be accepted; beyond our limit, 452 asks
   // the client to send the rest in another transaction.
-  if (countSoFar >= ctx.cfg.smtp.max_recipients) return refuse(who, 'rcpt', replies.tooManyRecipients, { rcpt });
+  if (countSoFar >= ctx.cfg.smtp.max_recipients) {
+    return refuse(who, 'rcpt', replies.tooManyRecipients, { rcpt });
+  }
   if (!/^[^@]+@[^@]+$/.test(rcpt)) {
     await ctx.restrictions?.onInvalidRecipient?.(who, rcpt);
     return refuse(who, 'rcpt', replies.badRecipientSyntax, { rcpt });
@@ -92,7 +94,12 @@ export async function checkRecipient(
 }
 
 /** Runs the scanners in order; stops at the first refusal. */
-async function runScanners(ctx: AppContext, sub: Submission, message: Buffer, qid: string): Promise<ScanOutcome[]> {
+async function runScanners(
+  ctx: AppContext,
+  sub: Submission,
+  message: Buffer,
+  qid: string,
+): Promise<ScanOutcome[]> {
   const outcomes: ScanOutcome[] = [];
   const envelope = {
     sessionId: sub.sessionId,
@@ -137,7 +144,8 @@ async function submit(ctx: AppContext, sub: Submission, message: Buffer): Promis
   const restricted = await ctx.restrictions?.afterScan(sub, outcomes);
   const last = outcomes[outcomes.length - 1]?.verdict;
   if (last && last.kind !== 'clean') {
-    return { ok: false, reply: refuse(sub, 'data', last.reply, { ...ids, scanner: outcomes.at(-1)!.scanner, detail: last.detail }) };
+    const scanner = outcomes[outcomes.length - 1]!.scanner;
+    return { ok: false, reply: refuse(sub, 'data', last.reply, { ...ids, scanner, detail: last.detail }) };
   }
   if (restricted) return { ok: false, reply: refuse(sub, 'data', restricted, ids) };
 

@@ -11,8 +11,9 @@
  *   the session goes on (the library would close it, and only at 16 KB);
  * - AUTH before TLS gets 538 5.7.11 (RFC 4954 section 4), and a response that is not
  *   base64 aborts the exchange with 501 5.5.2 (RFC 4954 section 4);
- * - every 4xx/5xx reply counts as an error; after smtp.max_errors of them, without a
- *   message accepted in between (as Postfix's smtpd_hard_error_limit), the next command gets 421 4.7.0 and the connection ends;
+ * - every 4xx/5xx reply counts as an error; after smtp.max_errors of them without a
+ *   message accepted in between (like Postfix's smtpd_hard_error_limit), the next command
+ *   gets 421 4.7.0 and the connection ends;
  * - addresses keep the form the client wrote: the library turns "xn--" domains into
  *   Unicode, which would make an ASCII message look like SMTPUTF8.
  */
@@ -72,7 +73,8 @@ export class OutpostConnection extends SMTPConnection {
       }
       if (!ours) {
         // Replies of ours were logged where they were decided; the library's are logged here.
-        const enhanced = (this._getEnhancedStatusCode(code, context) || `${Math.floor(code / 100)}.0.0`) as EnhancedCode;
+        const enhanced = (this._getEnhancedStatusCode(code, context) ||
+          `${Math.floor(code / 100)}.0.0`) as EnhancedCode;
         maillog.refused({ sid: this.id }, 'protocol', mapped ?? { code, enhanced, text: data }, {
           ip: this.remoteAddress,
           library: true,
@@ -89,14 +91,19 @@ export class OutpostConnection extends SMTPConnection {
   override _onCommand(command: Buffer, callback?: () => void): void {
     // States the library handles before looking at the command: TLS handshake in flight
     // (discard), shutting down, greeting not sent yet.
-    if (this._upgrading || this._server._closeTimeout || !this._ready) return super._onCommand(command, callback);
+    if (this._upgrading || this._server._closeTimeout || !this._ready) {
+      return super._onCommand(command, callback);
+    }
     const next = callback ?? (() => undefined);
     const done = (): void => {
       setImmediate(() => this._whenWritable(next));
     };
 
     if (this.errors >= this.limits.maxErrors) {
-      maillog.refused({ sid: this.id }, 'protocol', replies.tooManyErrors, { ip: this.remoteAddress, errors: this.errors });
+      maillog.refused({ sid: this.id }, 'protocol', replies.tooManyErrors, {
+        ip: this.remoteAddress,
+        errors: this.errors,
+      });
       this.sendReply(replies.tooManyErrors);
       return;
     }
@@ -133,13 +140,17 @@ export class OutpostConnection extends SMTPConnection {
     return super._onCommand(command, callback);
   }
 
-  override _parseAddressCommand(rawName: string, rawCommand: Buffer | string): ReturnType<SMTPConnection['_parseAddressCommand']> {
+  override _parseAddressCommand(
+    rawName: string,
+    rawCommand: Buffer | string,
+  ): ReturnType<SMTPConnection['_parseAddressCommand']> {
     const parsed = super._parseAddressCommand(rawName, rawCommand);
     if (!(parsed && parsed.address) && /^rcpt to$/i.test(rawName.trim()) && this.session?.envelope?.mailFrom) {
       this.limits.onBadRecipient?.(this.session);
     }
     if (parsed && parsed.address && !parsed.address.includes('[')) {
-      const written = /<([^<>]*)>/.exec(rawCommand.toString())?.[1]?.replace(/^@[^\s,:@]+(?:,@[^\s,:@]+)*:/, '');
+      const written = /<([^<>]*)>/.exec(rawCommand.toString())?.[1]
+        ?.replace(/^@[^\s,:@]+(?:,@[^\s,:@]+)*:/, '');
       if (written && /^[\x21-\x7e]+$/.test(written)) parsed.address = written;
     }
     return parsed;

@@ -21,7 +21,9 @@ import { MessageCollector } from './data-check.js';
 
 export type ListenerKind = 'submission' | 'submissions';
 
-type Hooks = Required<Pick<SMTPServerOptions, 'onConnect' | 'onSecure' | 'onAuth' | 'onMailFrom' | 'onRcptTo' | 'onData' | 'onClose'>>;
+type HookName = 'onConnect' | 'onSecure' | 'onAuth' | 'onMailFrom' | 'onRcptTo' | 'onData' | 'onClose';
+type Hooks = Required<Pick<SMTPServerOptions, HookName>>;
+type AuthCallback = (err: Error | null | undefined, response?: SMTPServerAuthenticationResponse) => void;
 
 const NON_ASCII = /[^\x00-\x7f]/;
 
@@ -64,12 +66,13 @@ export function sessionHooks(ctx: AppContext, kind: ListenerKind, throttle: Auth
 
     onSecure(_socket, session, cb) {
       const t = session.tlsOptions || null;
-      maillog.tls(session.id, { ip: session.remoteAddress, version: t?.version, cipher: t?.standardName ?? t?.name });
+      const cipher = t?.standardName ?? t?.name;
+      maillog.tls(session.id, { ip: session.remoteAddress, version: t?.version, cipher });
       session.disabledCommands = [];
       cb();
     },
 
-    onAuth(auth: SMTPServerAuthentication, session, cb: (err: Error | null | undefined, response?: SMTPServerAuthenticationResponse) => void) {
+    onAuth(auth: SMTPServerAuthentication, session, cb: AuthCallback) {
       const ip = session.remoteAddress;
       const user = normalizeAddress(auth.username ?? '');
       void (async () => {

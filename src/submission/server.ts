@@ -19,7 +19,12 @@ import type { TlsMaterial } from './tls.js';
 
 /** A listen address that could not be opened; serve reports it with the config key. */
 export class ListenError extends Error {
-  constructor(readonly key: string, readonly address: string, readonly code: string | undefined, message: string) {
+  constructor(
+    readonly key: string,
+    readonly address: string,
+    readonly code: string | undefined,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -93,7 +98,8 @@ export async function startSubmission(ctx: AppContext, tlsMaterial: TlsMaterial)
         logger: false,
         // Reverse names come from the configured DNS servers like every other lookup.
         resolver: {
-          reverse: (ip, cb) => void resolver.reverse(ip).then((names) => cb(null, names), (err: Error) => cb(err)),
+          reverse: (ip, cb) =>
+            void resolver.reverse(ip).then((names) => cb(null, names), (err: Error) => cb(err)),
         },
         ...sessionHooks(ctx, kind, throttle),
       }, limits);
@@ -102,7 +108,8 @@ export async function startSubmission(ctx: AppContext, tlsMaterial: TlsMaterial)
       });
       const hp = parseHostPort(where)!;
       const info = await listen(server, hp.host, hp.port).catch((err: NodeJS.ErrnoException) => {
-        throw new ListenError(`smtp.${kind}`, where, err.code, `cannot listen on ${where} (${err.code ?? err.message})`);
+        const why = `cannot listen on ${where} (${err.code ?? err.message})`;
+        throw new ListenError(`smtp.${kind}`, where, err.code, why);
       });
       servers.push(server);
       const address = formatAddress(info);

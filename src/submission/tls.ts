@@ -25,7 +25,8 @@ function readConfigured(cfg: LoadedConfig, key: 'cert' | 'key'): Buffer {
     return readFileSync(path);
   } catch (err) {
     const where = cfg.source ?? '(embedded defaults)';
-    throw new ConfigError(`${where}: key tls.${key}: cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? err})`);
+    const code = (err as NodeJS.ErrnoException).code ?? String(err);
+    throw new ConfigError(`${where}: key tls.${key}: cannot read ${path} (${code})`);
   }
 }
 
@@ -52,7 +53,8 @@ async function makeSelfSigned(dir: string, hostname: string): Promise<void> {
       '-subj', `/CN=${name}`, '-addext', `subjectAltName=DNS:${name}`,
     ], { timeout: 30_000 });
   } catch (err) {
-    throw new Error(`cannot make a self-signed TLS certificate with openssl (${(err as Error).message.split('\n')[0]}); ` +
+    const why = (err as Error).message.split('\n')[0];
+    throw new Error(`cannot make a self-signed TLS certificate with openssl (${why}); ` +
       'install openssl or set tls.cert and tls.key');
   }
   // The key first: a cert.pem without its key.pem would be made again on the next start.
