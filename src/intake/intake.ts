@@ -173,6 +173,8 @@ async function submit(ctx: AppContext, sub: Submission, message: Buffer): Promis
     return { ok: false, reply: refuse(sub, 'data', replies.localError, ids) };
   }
 
+  // Wake the queue runner now rather than at its next poll.
+  ctx.queueEvents?.emit('queued', qid);
   maillog.accepted(qid, {
     sid: sub.sessionId,
     sender: sub.sender,

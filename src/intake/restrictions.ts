@@ -46,4 +46,16 @@ export interface Restrictions {
 
   /** After the message is durably queued: count it for rates. Must not throw. */
   onAccepted(sub: Submission, queueId: string, size: number): Promise<void>;
+
+  /**
+   * After a delivery attempt: remote refusals of a message's recipients as unknown (5.1.1,
+   * 5.1.2, 5.1.10) count toward the invalid-recipient block, once per message.
+   */
+  onDeliveryFailures?(msg: { id: string; principal: string; kind: string }, outcomes: DeliveryFailureLike[]): Promise<void>;
+}
+
+/** The parts of a delivery outcome that tell whether a remote server denied a mailbox. */
+export interface DeliveryFailureLike {
+  kind: string;
+  reply: { enhanced: string | null; source?: string };
 }

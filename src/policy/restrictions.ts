@@ -12,12 +12,12 @@
  * per SMTP session, whether the current transaction has had an invalid recipient counted.
  */
 import type { LoadedConfig } from '../config/load.js';
-import type { Restrictions, ScanOutcome } from '../intake/restrictions.js';
+import type { DeliveryFailureLike, Restrictions, ScanOutcome } from '../intake/restrictions.js';
 import { principalKey, type Principal, type Submission } from '../intake/types.js';
 import { replies, type Reply } from '../reply/reply.js';
 import type { Store } from '../store/store.js';
 import {
-  markInvalidCounted, principalId, recordInvalidRecipient, recordSpam, type Limits,
+  markInvalidCounted, principalId, recordDeliveryFailures, recordInvalidRecipient, recordSpam, type Limits,
 } from './blocks.js';
 import { checkMessageRate, checkRecipientRate, countAccepted, HOUR } from './limits.js';
 
@@ -100,6 +100,10 @@ export class SenderRestrictions implements Restrictions {
     await countAccepted(this.store, keyOf(sub), sub.recipients.length, now);
     // Its RCPT-time refusal counted already: a later bounce of the same message must not.
     if (this.txns.get(sub.sessionId)?.invalidCounted) await markInvalidCounted(this.store, queueId, now);
+  }
+
+  async onDeliveryFailures(msg: { id: string; principal: string; kind: string }, outcomes: DeliveryFailureLike[]): Promise<void> {
+    await recordDeliveryFailures(this.store, msg, outcomes, this.now(), this.limits);
   }
 
   private isHighSpam(o: ScanOutcome): boolean {

@@ -55,6 +55,11 @@ export async function runAttempt(job: Job, deps: AttemptDeps): Promise<void> {
   await queueNotice(noticeCtx, msg, body, 'delayed', d.delayed);
   await queueNotice(noticeCtx, msg, body, 'delivered', d.delivered);
   await ctx.store.recordOutcomes(d.updates, d.attempt);
+  try {
+    await ctx.restrictions?.onDeliveryFailures?.(msg, result.outcomes);
+  } catch (err) {
+    maillog.warn({ qid: msg.id, error: (err as Error).message }, 'restriction bookkeeping failed');
+  }
 
   const first = result.outcomes.find((o) => o.mx);
   const uniform = new Set(d.results.map((r) => `${r.result} ${r.reply}`)).size === 1;
