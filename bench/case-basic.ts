@@ -12,14 +12,14 @@ import { measure, type LoadParams, type RunFigures } from './measure.js';
 
 export function loadParams(ctx: BenchContext, targets: string[], count: number, size: number): LoadParams {
   const s = ctx.settings;
-  return { targets, count, size, connections: s.connections, perConnection: s.perConnection, timeoutMs: s.runTimeoutMs };
+  return { targets, count, size, connections: s.connections, perConnection: s.perConnection, timeoutMs: ctx.nextRunMs() };
 }
 
 /** Runs one load against a fresh Outpost and records it; returns the figures. */
 export async function outpostRun(ctx: BenchContext, caseName: string, system: string, count: number, size: number,
   extra: Record<string, unknown> = {}, dataDir?: string): Promise<RunFigures> {
   const run = await ctx.withOutpost(`${caseName}-${system}`, { extra, dataDir }, (o, sink) =>
-    measure(loadParams(ctx, [o.submission], count, size), sink, ctx.settings.runTimeoutMs, () => o.cpuMs()));
+    measure(loadParams(ctx, [o.submission], count, size), sink, () => o.cpuMs()));
   ctx.report.add({ case: caseName, system, ...run.result, peakMb: run.peakMb, note: logNote(run.events) });
   return run.result;
 }
@@ -27,7 +27,7 @@ export async function outpostRun(ctx: BenchContext, caseName: string, system: st
 export async function postfixRun(ctx: BenchContext, caseName: string, count: number, size: number): Promise<RunFigures | null> {
   if (ctx.settings.noPostfix) return null;
   const { pf, sink } = await ctx.postfix();
-  const figures = await measure(loadParams(ctx, [pf.submission], count, size), sink, ctx.settings.runTimeoutMs, () => pf.cpuMs());
+  const figures = await measure(loadParams(ctx, [pf.submission], count, size), sink, () => pf.cpuMs());
   const drained = await pf.waitEmpty(60_000);
   ctx.report.add({ case: caseName, system: 'postfix', ...figures, note: drained ? undefined : 'Postfix queue not empty after the run' });
   return figures;

@@ -52,8 +52,7 @@ async function freshDatabase(): Promise<{ url: string; drop(): Promise<void> }> 
 async function clusterRun(ctx: BenchContext, system: string, nodes: Array<Partial<OutpostOptions>>): Promise<RunFigures> {
   const n = ctx.settings.clusterN;
   const run = await ctx.withOutposts(`cluster-${system.replace(/\W+/g, '-')}`, nodes, (os, sink) =>
-    measure(loadParams(ctx, os.map((o) => o.submission), n, 1024), sink, ctx.settings.runTimeoutMs,
-      () => os.reduce((sum, o) => sum + o.cpuMs(), 0)));
+    measure(loadParams(ctx, os.map((o) => o.submission), n, 1024), sink, () => os.reduce((sum, o) => sum + o.cpuMs(), 0)));
   ctx.report.add({ case: 'cluster', system, ...run.result, peakMb: run.peakMb, note: logNote(run.events) });
   return run.result;
 }

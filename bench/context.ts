@@ -31,6 +31,8 @@ export interface Settings {
   perConnection: number;
   /** Bound of one run (submission plus drain), ms. */
   runTimeoutMs: number;
+  /** Bound of the whole bench, ms: each case gets an equal share of what is left. */
+  budgetMs: number;
   cpuProfDir?: string;
   /** Outpost only (e.g. while profiling): skip the Postfix runs. */
   noPostfix: boolean;
@@ -49,6 +51,7 @@ export function readSettings(): Settings {
     connections: int('BENCH_CONNECTIONS', 20),
     perConnection: int('BENCH_PER_CONN', 1),
     runTimeoutMs: int('BENCH_TIMEOUT_S', 300) * 1000,
+    budgetMs: int('BENCH_BUDGET_S', 900) * 1000,
     cpuProfDir: process.env.BENCH_CPU_PROF || undefined,
     noPostfix: !!process.env.BENCH_NO_POSTFIX,
   };
@@ -64,8 +67,31 @@ export interface OutpostRun<T> {
 export class BenchContext {
   private postfixRun: { pf: Postfix; sink: Sink } | null = null;
   private seq = 0;
+  private readonly budgetEnd: number;
+  private caseEnd = 0;
+  private runsLeft = 1;
 
-  constructor(readonly settings: Settings, readonly report: Report, readonly tmp: string) {}
+  constructor(readonly settings: Settings, readonly report: Report, readonly tmp: string) {
+    this.budgetEnd = Date.now() + settings.budgetMs;
+  }
+
+  /** Starts a case: it may use an equal share of the remaining budget, split over its runs. */
+  beginCase(casesLeft: number, runs: number): void {
+    const now = Date.now();
+    this.caseEnd = now + Math.max(0, this.budgetEnd - now) / Math.max(1, casesLeft);
+    this.runsLeft = runs;
+  }
+
+  /**
+   * The time limit of the next run (sending plus draining): its share of what is left of the
+   * case's budget, at least 30 s, at most BENCH_TIMEOUT_S. A run that hits it stops sending
+   * and reports what it did, marked "time-out".
+   */
+  nextRunMs(): number {
+    const share = (this.caseEnd - Date.now()) / Math.max(1, this.runsLeft);
+    this.runsLeft = Math.max(1, this.runsLeft - 1);
+    return Math.round(Math.min(this.settings.runTimeoutMs, Math.max(30_000, share)));
+  }
 
   /** A new folder under the run's temp folder. */
   dir(name: string): string {
