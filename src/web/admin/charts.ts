@@ -76,7 +76,7 @@ export function barChart(key: Series, values: number[], start: number): SafeHtml
   <figcaption id="${id}-caption">${s.title} <span class="chart-total">(${total})</span></figcaption>
   <svg viewBox="0 0 ${W} ${H}" role="img" aria-label="${summary}" focusable="false" preserveAspectRatio="xMidYMid meet">
     <line class="axis" x1="${LEFT}" y1="${BASE}" x2="${W - RIGHT}" y2="${BASE}"></line>
-    <text class="tick" x="${LEFT - 6}" y="${TOP + 4}" text-anchor="end">${max}</text>
+    ${max > 0 ? html`<text class="tick" x="${LEFT - 6}" y="${TOP + 4}" text-anchor="end">${max}</text>` : ''}
     <text class="tick" x="${LEFT - 6}" y="${BASE}" text-anchor="end">0</text>
     ${bars}
     ${ticks}
