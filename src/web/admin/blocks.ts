@@ -11,7 +11,7 @@ import type { Block } from '../../store/store.js';
 import { html } from '../html.js';
 import { sendPage } from '../respond.js';
 import type { AdminDeps } from './auth.js';
-import { adminLayout, age, plural, timeSec, type AdminUser } from './layout.js';
+import { adminLayout, age, headRow, plural, timeSec, type AdminUser } from './layout.js';
 import { adminAction, adminPage, field, userOf } from './respond.js';
 
 function countsText(counts: Record<string, number>): string {
@@ -48,7 +48,7 @@ ${o.done ? html`<p class="alert success" role="status">${o.done}</p>` : ''}
 ${o.blocks.length === 0
   ? ''
   : html`<div class="scroll"><table class="blocks">
-  <thead><tr><th scope="col">Principal</th><th scope="col">Reason</th><th scope="col">Since</th><th scope="col">Counts</th><th scope="col"><span class="visually-hidden">Action</span></th></tr></thead>
+  ${headRow(['Principal', 'Reason', 'Since', 'Counts', html`<span class="visually-hidden">Action</span>`])}
   <tbody>${rows}</tbody>
 </table></div>`}`,
   });

@@ -89,6 +89,11 @@ export function timeSec(ms: number | null): SafeHtml | '' {
   return html`<time datetime="${iso}">${iso.slice(0, 10)} ${iso.slice(11, 19)} UTC</time>`;
 }
 
+/** A table's header row, one column header per entry. */
+export function headRow(names: Array<string | SafeHtml>): SafeHtml {
+  return html`<thead><tr>${names.map((n) => html`<th scope="col">${n}</th>`)}</tr></thead>`;
+}
+
 /** "3 recipients", "1 message". */
 export function plural(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? '' : 's'}`;

@@ -77,7 +77,8 @@ export function registerAdminLogin(app: FastifyInstance, deps: AdminDeps): void 
 
     const bad = checkOrigin(req);
     if (bad || !checkToken(req.cookies[ADMIN_LOGIN_COOKIE], body.csrf)) {
-      maillog.webLogin({ area: 'admin', user, ip, result: 'refused', reason: bad ?? 'missing or wrong form token' });
+      const reason = bad ?? 'missing or wrong form token';
+      maillog.webLogin({ area: 'admin', user, ip, result: 'refused', reason });
       const csrf = loginToken(req, reply, true);
       const error = 'The login form had expired or came from another site. Please log in again.';
       return sendPage(reply, 403, loginPage({ csrf, email, error }));

@@ -6,7 +6,7 @@
 import type { AttemptView, MessageView, RecipientView } from '../../queue/view.js';
 import type { RecipientState } from '../../store/store.js';
 import { html, raw, type SafeHtml } from '../html.js';
-import { adminLayout, age, plural, timeSec, type AdminUser } from './layout.js';
+import { adminLayout, age, headRow, plural, timeSec, type AdminUser } from './layout.js';
 
 export const STATE_FILTERS: Array<[string, string]> = [
   ['', 'Not finished (queued, deferred or held)'],
@@ -92,7 +92,7 @@ ${o.messages.length === 0
   ? html`<p>No message matches.</p>`
   : html`<div class="scroll"><table class="queue">
   <caption class="visually-hidden">Messages, newest first</caption>
-  <thead><tr><th scope="col">Queue id</th><th scope="col">Received</th><th scope="col">From</th><th scope="col">Recipients</th><th scope="col">Bytes</th></tr></thead>
+  ${headRow(['Queue id', 'Received', 'From', 'Recipients', 'Bytes'])}
   <tbody>${rows}</tbody>
 </table></div>`}`,
   });
@@ -194,7 +194,7 @@ ${o.done ? html`<p class="alert success" role="status">${o.done}</p>` : ''}
 <section aria-labelledby="rcpt-h">
   <h2 id="rcpt-h">Recipients</h2>
   <div class="scroll"><table class="recipients">
-    <thead><tr><th scope="col">Recipient</th><th scope="col">State</th><th scope="col">Attempts</th><th scope="col">Last attempt</th><th scope="col">Next attempt</th><th scope="col">Last reply</th></tr></thead>
+    ${headRow(['Recipient', 'State', 'Attempts', 'Last attempt', 'Next attempt', 'Last reply'])}
     <tbody>${recipientRows(m.recipients)}</tbody>
   </table></div>
 </section>
@@ -203,7 +203,7 @@ ${o.done ? html`<p class="alert success" role="status">${o.done}</p>` : ''}
   ${o.attempts.length === 0
     ? html`<p>No attempt yet.</p>`
     : html`<div class="scroll"><table class="attempts">
-    <thead><tr><th scope="col">Time</th><th scope="col">Recipients</th><th scope="col">Host</th><th scope="col">IP</th><th scope="col">TLS</th><th scope="col">Result</th><th scope="col">Reply</th><th scope="col">Node</th></tr></thead>
+    ${headRow(['Time', 'Recipients', 'Host', 'IP', 'TLS', 'Result', 'Reply', 'Node'])}
     <tbody>${attemptRows(o.attempts)}</tbody>
   </table></div>`}
 </section>`,

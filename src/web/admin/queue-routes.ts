@@ -142,7 +142,8 @@ export function registerQueueRoutes(app: FastifyInstance, deps: AdminDeps): void
       if (!r.ok) return gone(reply, s, id);
       maillog.adminAction(s.user, name, { qid: id, recipients: r.recipients, ip: req.ip });
       if (name !== 'hold' && r.recipients > 0) ctx.queueEvents?.emit('queued', id);
-      return reply.redirect(`/admin/queue/${encodeURIComponent(id)}?done=${action.done}&n=${r.recipients}`, 303);
+      const back = `/admin/queue/${encodeURIComponent(id)}?done=${action.done}&n=${r.recipients}`;
+      return reply.redirect(back, 303);
     }),
   );
 }
