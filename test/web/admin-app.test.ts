@@ -177,6 +177,43 @@ describe('admin app', () => {
     assert.equal(await ctx.store.getBlock('ip:192.0.2.99'), null);
   });
 
+  test('delete with a failure notice: the message goes, a notice to its sender is queued', async () => {
+    const jar = new Jar();
+    await adminLogin(jar, ADMIN, ADMIN_PW, '203.0.113.20');
+    await ctx.store.insertMessage({
+      id: 'ADMINDEL1',
+      sender: 'ann@example.test',
+      recipients: [{ address: 'bob@d.example.test' }],
+      body: Buffer.from('Subject: to delete\r\n\r\nhello\r\n'),
+      created: Date.now(),
+      principal: 'ip:127.0.0.1',
+      smtputf8: false,
+      eightBit: false,
+      kind: 'message',
+    });
+    const confirm = await app.inject({ method: 'GET', url: '/admin/queue/ADMINDEL1/delete', headers: { cookie: jar.header() } });
+    assert.equal(confirm.statusCode, 200);
+    assert.match(confirm.body, /Delete message <code>ADMINDEL1<\/code>\?/);
+    const res = await app.inject({
+      method: 'POST',
+      url: '/admin/queue/ADMINDEL1/delete',
+      headers: { cookie: jar.header() },
+      payload: { csrf: hiddenToken(confirm.body), bounce: '1' },
+    });
+    assert.equal(res.statusCode, 303);
+    const location = new URL(String(res.headers.location), 'http://x');
+    assert.equal(location.pathname, '/admin/queue');
+    assert.equal(location.searchParams.get('deleted'), 'ADMINDEL1');
+    const noticeId = location.searchParams.get('notice')!;
+    assert.equal(await ctx.store.getMessage('ADMINDEL1'), null);
+    const notice = await ctx.store.getMessage(noticeId);
+    assert.equal(notice?.kind, 'notice');
+    assert.equal(notice?.sender, '');
+    assert.deepEqual(notice?.recipients.map((r) => r.address), ['ann@example.test']);
+    const page = await app.inject({ method: 'GET', url: String(res.headers.location), headers: { cookie: jar.header() } });
+    assert.match(page.body, new RegExp(`Message ADMINDEL1 deleted\\. Failure notice ${noticeId} queued for the sender\\.`));
+  });
+
   test('failed operator logins lock the operator out, not the mailbox of the same address', async () => {
     await ctx.store.addAccount(ADMIN, await hashPassword('the mailbox of the operator'));
     for (let i = 1; i <= 3; i++) {
@@ -238,7 +275,9 @@ describe('admin app', () => {
   test('/metrics answers web.metrics_from only', async () => {
     const inside = await app.inject({ method: 'GET', url: '/metrics', remoteAddress: '127.0.0.1' });
     assert.equal(inside.statusCode, 200);
-    assert.match(inside.body, /^outpost_queue_messages 0$/m);
+    // The failure notice queued by the delete test above is the one message in the store.
+    assert.match(inside.body, /^outpost_queue_messages 1$/m);
+    assert.match(inside.body, /^outpost_queue_recipients\{state="queued"\} 1$/m);
     assert.match(inside.body, /^outpost_blocks 0$/m);
     const outside = await app.inject({ method: 'GET', url: '/metrics', remoteAddress: '192.0.2.50' });
     assert.equal(outside.statusCode, 403);
