@@ -7,12 +7,12 @@
  *   Outpost's peak resident memory (VmHWM).
  */
 import type { BenchContext } from './context.js';
-import { logNote } from './context.js';
+import { logNote, unitsOf } from './context.js';
 import { measure, type LoadParams, type RunFigures } from './measure.js';
 
 export function loadParams(ctx: BenchContext, targets: string[], count: number, size: number): LoadParams {
   const s = ctx.settings;
-  return { targets, count, size, connections: s.connections, perConnection: s.perConnection, timeoutMs: ctx.nextRunMs() };
+  return { targets, count, size, connections: s.connections, perConnection: s.perConnection, timeoutMs: ctx.runLimitMs(unitsOf(count, size)) };
 }
 
 /** Runs one load against a fresh Outpost and records it; returns the figures. */
@@ -25,7 +25,10 @@ export async function outpostRun(ctx: BenchContext, caseName: string, system: st
 }
 
 export async function postfixRun(ctx: BenchContext, caseName: string, count: number, size: number): Promise<RunFigures | null> {
-  if (ctx.settings.noPostfix) return null;
+  if (ctx.settings.noPostfix) {
+    ctx.skip(unitsOf(count, size));
+    return null;
+  }
   const { pf, sink } = await ctx.postfix();
   const figures = await measure(loadParams(ctx, [pf.submission], count, size), sink, () => pf.cpuMs());
   const drained = await pf.waitEmpty(60_000);
@@ -36,6 +39,10 @@ export async function postfixRun(ctx: BenchContext, caseName: string, count: num
 function ratio(ctx: BenchContext, caseName: string, what: string, a?: number, b?: number, goal?: number): void {
   if (a && b) ctx.report.ratio({ case: caseName, what, value: a / b, goal });
 }
+
+/** Planned work of the cases in this file (for the time budget). */
+export const submissionUnits = (ctx: BenchContext): number => 2 * ctx.settings.submitN;
+export const e2eUnits = (ctx: BenchContext): number => 2 * (ctx.settings.e2eN + unitsOf(ctx.settings.bigN, 102_400));
 
 export async function submissionCase(ctx: BenchContext): Promise<void> {
   const n = ctx.settings.submitN;

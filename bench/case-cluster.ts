@@ -57,6 +57,8 @@ async function clusterRun(ctx: BenchContext, system: string, nodes: Array<Partia
   return run.result;
 }
 
+export const clusterUnits = (ctx: BenchContext): number => 3 * ctx.settings.clusterN;
+
 export async function clusterCase(ctx: BenchContext): Promise<void> {
   const n = ctx.settings.clusterN;
   console.log(`\n== cluster: ${n} x 1 KB end to end; SQLite, PostgreSQL, two nodes on one PostgreSQL`);
@@ -66,7 +68,10 @@ export async function clusterCase(ctx: BenchContext): Promise<void> {
     ctx.report.note(`cluster: PostgreSQL runs skipped: ${SERVER} does not answer (${err.message})`);
     return false;
   });
-  if (!pgUp) return;
+  if (!pgUp) {
+    ctx.skip(2 * n);
+    return;
+  }
 
   const db1 = await freshDatabase();
   let one: RunFigures;

@@ -40,6 +40,8 @@ async function rspamdAnswers(): Promise<boolean> {
   }
 }
 
+export const scanUnits = (ctx: BenchContext): number => 4 * ctx.settings.scanN;
+
 export async function scanCase(ctx: BenchContext): Promise<void> {
   const n = ctx.settings.scanN;
   console.log(`\n== scan: ${n} x 1 KB submission per scanner set`);
@@ -57,6 +59,7 @@ export async function scanCase(ctx: BenchContext): Promise<void> {
   for (const [name, scan] of variants) {
     if (!scan) {
       ctx.report.note(`scan: ${name} skipped: ${!clamd ? `clamd on ${CLAMD}` : `rspamd on ${RSPAMD}`} does not answer`);
+      ctx.skip(n);
       continue;
     }
     const f = await outpostRun(ctx, 'scan', name, n, 1024, { scan });

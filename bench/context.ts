@@ -57,6 +57,11 @@ export function readSettings(): Settings {
   };
 }
 
+/** Work units of one run: 100 KB messages cost about half as much again as 1 KB ones. */
+export function unitsOf(count: number, size: number): number {
+  return size > 10_240 ? count * 1.5 : count;
+}
+
 export interface OutpostRun<T> {
   result: T;
   peakMb: number;
@@ -68,28 +73,42 @@ export class BenchContext {
   private postfixRun: { pf: Postfix; sink: Sink } | null = null;
   private seq = 0;
   private readonly budgetEnd: number;
-  private caseEnd = 0;
-  private runsLeft = 1;
+  /** Work still planned, in units of one 1 KB message through one server (see unitsOf). */
+  private unitsLeft = 0;
 
   constructor(readonly settings: Settings, readonly report: Report, readonly tmp: string) {
     this.budgetEnd = Date.now() + settings.budgetMs;
   }
 
-  /** Starts a case: it may use an equal share of the remaining budget, split over its runs. */
-  beginCase(casesLeft: number, runs: number): void {
-    const now = Date.now();
-    this.caseEnd = now + Math.max(0, this.budgetEnd - now) / Math.max(1, casesLeft);
-    this.runsLeft = runs;
+  /** Adds the work of the chosen cases, before they run. */
+  plan(units: number): void {
+    this.unitsLeft += units;
+  }
+
+  /** Work planned and not yet started. */
+  get planned(): number {
+    return this.unitsLeft;
+  }
+
+  /** After a case (also one that failed half-way): only the later cases' work is left. */
+  settle(units: number): void {
+    this.unitsLeft = Math.min(this.unitsLeft, units);
+  }
+
+  /** Work that was planned and will not be done (a skipped variant). */
+  skip(units: number): void {
+    this.unitsLeft = Math.max(0, this.unitsLeft - units);
   }
 
   /**
-   * The time limit of the next run (sending plus draining): its share of what is left of the
-   * case's budget, at least 30 s, at most BENCH_TIMEOUT_S. A run that hits it stops sending
-   * and reports what it did, marked "time-out".
+   * The time limit of a run of `units`: its part of what is left of the budget, in proportion
+   * to the work still planned, so a fast server leaves time to a slow one and no case starves
+   * the ones after it. At least 30 s, at most BENCH_TIMEOUT_S. A run that hits its limit
+   * stops sending and reports what it did, marked "time-out".
    */
-  nextRunMs(): number {
-    const share = (this.caseEnd - Date.now()) / Math.max(1, this.runsLeft);
-    this.runsLeft = Math.max(1, this.runsLeft - 1);
+  runLimitMs(units: number): number {
+    const share = ((this.budgetEnd - Date.now()) * units) / Math.max(units, this.unitsLeft);
+    this.skip(units);
     return Math.round(Math.min(this.settings.runTimeoutMs, Math.max(30_000, share)));
   }
 
