@@ -12,7 +12,7 @@ import { measure, type LoadParams, type RunFigures } from './measure.js';
 
 export function loadParams(ctx: BenchContext, targets: string[], count: number, size: number): LoadParams {
   const s = ctx.settings;
-  return { targets, count, size, connections: s.connections, perConnection: s.perConnection, timeoutMs: ctx.runLimitMs(unitsOf(count, size)) };
+  return { targets, count, size, connections: s.connections, perConnection: s.perConnection, procs: s.loadgenProcs, timeoutMs: ctx.runLimitMs(unitsOf(count, size)) };
 }
 
 /** Runs one load against a fresh Outpost and records it; returns the figures. */

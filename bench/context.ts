@@ -29,6 +29,8 @@ export interface Settings {
   clusterN: number;
   connections: number;
   perConnection: number;
+  /** Load generator processes sharing the connections (1 keeps up with ~1,000 msg/s here). */
+  loadgenProcs: number;
   /** Bound of one run (submission plus drain), ms. */
   runTimeoutMs: number;
   /** Bound of the whole bench, ms: each case gets an equal share of what is left. */
@@ -50,6 +52,7 @@ export function readSettings(): Settings {
     clusterN: int('BENCH_CLUSTER_N', n ?? 10_000),
     connections: int('BENCH_CONNECTIONS', 20),
     perConnection: int('BENCH_PER_CONN', 1),
+    loadgenProcs: int('BENCH_LOADGEN_PROCS', 1),
     runTimeoutMs: int('BENCH_TIMEOUT_S', 300) * 1000,
     budgetMs: int('BENCH_BUDGET_S', 900) * 1000,
     cpuProfDir: process.env.BENCH_CPU_PROF || undefined,

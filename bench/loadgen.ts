@@ -22,6 +22,8 @@ export interface LoadSpec {
   from: string;
   to: string;
   timeoutMs: number;
+  /** Include every latency in the result (to merge the results of several generators). */
+  raw?: boolean;
 }
 
 export interface LoadResult {
@@ -36,6 +38,8 @@ export interface LoadResult {
   startedAt: number;
   latencyMs: { p50: number; p90: number; p99: number; max: number; mean: number };
   timedOut: boolean;
+  /** Every final-reply latency, sorted (only with spec.raw). */
+  latencies?: number[];
 }
 
 /** Reads SMTP replies from a socket: resolves each complete (possibly multi-line) reply. */
@@ -102,7 +106,7 @@ export function makeMessage(spec: Pick<LoadSpec, 'from' | 'to' | 'size'>, n: num
   return Buffer.from(head + body, 'latin1');
 }
 
-function percentile(sorted: number[], p: number): number {
+export function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return 0;
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 }
@@ -214,6 +218,7 @@ export async function runLoad(spec: LoadSpec, onStart: (t: number) => void = () 
       mean: round(mean),
     },
     timedOut,
+    ...(spec.raw ? { latencies: latencies.map(round) } : {}),
   };
 }
 

@@ -7,7 +7,7 @@
  */
 import path from 'node:path';
 import { machineTicks } from './cpu.js';
-import type { LoadResult, LoadSpec } from './loadgen.js';
+import { percentile, type LoadResult, type LoadSpec } from './loadgen.js';
 import { REPO_ROOT, startChild, terminate } from './procs.js';
 import type { Sink } from './sink.js';
 
@@ -20,6 +20,8 @@ export interface LoadParams {
   size: number;
   connections: number;
   perConnection: number;
+  /** Load generator processes (BENCH_LOADGEN_PROCS). */
+  procs: number;
   /** Limit of the whole run: sending (85 % of it) and then waiting for the sink. */
   timeoutMs: number;
 }
@@ -50,7 +52,38 @@ export interface RunFigures {
   machineBusyPct: number;
 }
 
-/** Runs the load generator as a child process; resolves with its result. */
+/**
+ * Runs the load as `procs` generator processes (connections and messages split evenly), so
+ * the generator is not the limit when one process cannot keep up; merges their results.
+ */
+export async function runLoad(spec: LoadSpec, procs: number): Promise<LoadResult> {
+  if (procs <= 1) return runLoadgen(spec);
+  const part = (total: number, i: number): number => Math.floor(total / procs) + (i < total % procs ? 1 : 0);
+  const parts = await Promise.all(Array.from({ length: procs }, (_, i) =>
+    runLoadgen({ ...spec, count: part(spec.count, i), connections: Math.max(1, part(spec.connections, i)), raw: true })));
+  const lat = parts.flatMap((r) => r.latencies ?? []).sort((a, b) => a - b);
+  const start = Math.min(...parts.map((r) => r.startedAt));
+  const end = Math.max(...parts.map((r) => r.startedAt + r.elapsedMs));
+  const mean = lat.reduce((a, b) => a + b, 0) / Math.max(1, lat.length);
+  return {
+    sent: parts.reduce((a, r) => a + r.sent, 0),
+    refused: parts.reduce((a, r) => a + r.refused, 0),
+    failedSessions: parts.reduce((a, r) => a + r.failedSessions, 0),
+    errors: parts.flatMap((r) => r.errors).slice(0, 10),
+    elapsedMs: end - start,
+    startedAt: start,
+    latencyMs: {
+      p50: percentile(lat, 50),
+      p90: percentile(lat, 90),
+      p99: percentile(lat, 99),
+      max: lat.at(-1) ?? 0,
+      mean: Math.round(mean * 100) / 100,
+    },
+    timedOut: parts.some((r) => r.timedOut),
+  };
+}
+
+/** Runs one load generator as a child process; resolves with its result. */
 export function runLoadgen(spec: LoadSpec): Promise<LoadResult> {
   const child = startChild(process.execPath, [path.join(REPO_ROOT, 'dist', 'bench', 'loadgen.js'), JSON.stringify(spec)]);
   let out = '';
@@ -70,7 +103,8 @@ export function runLoadgen(spec: LoadSpec): Promise<LoadResult> {
 }
 
 function spec(p: LoadParams): LoadSpec {
-  return { ...p, timeoutMs: Math.round(p.timeoutMs * 0.85), from: SENDER, to: RECIPIENT };
+  const { procs: _procs, ...rest } = p;
+  return { ...rest, timeoutMs: Math.round(p.timeoutMs * 0.85), from: SENDER, to: RECIPIENT };
 }
 
 const rate = (n: number, ms: number): number => Math.round((n * 1000) / Math.max(1, ms));
@@ -85,7 +119,7 @@ export async function measure(p: LoadParams, sink: Sink, serverCpuMs?: () => num
   const before = sink.count();
   const cpu0 = serverCpuMs?.();
   const m0 = machineTicks();
-  const r = await runLoadgen(spec(p));
+  const r = await runLoad(spec(p), p.procs);
   const target = before + r.sent;
   const doneAt = await sink.waitFor(target, Math.max(15_000, runStart + p.timeoutMs - Date.now()));
   const m1 = machineTicks();
