@@ -42,6 +42,9 @@ const retrySlot = z.string().refine((s) => /^\s*\S+\s+until\s+\S+\s*$/.test(s) &
   message: 'expected "<interval> until <age>", e.g. "5m until 6h"',
 });
 
+/** The age a retry step runs until, in ms ("5m until 6h" -> 6h). */
+const untilOf = (step: string): number => parseDuration(step.trim().split(/\s+/)[2] ?? '') ?? 0;
+
 export const configSchema = z.strictObject({
   /** EHLO name, Received headers, DSN sender. */
   hostname: z.string().min(1).optional(),
@@ -81,7 +84,11 @@ export const configSchema = z.strictObject({
   }).prefault({}),
 
   dns: z.strictObject({
-    servers: z.array(z.string()).optional(),
+    servers: z.array(z.string().refine((s) => {
+      const hp = /^\[([^\]]+)\](?::(\d+))?$/.exec(s) ?? /^([^:]+)(?::(\d+))?$/.exec(s);
+      if (isIP(s) !== 0) return true;
+      return hp !== null && isIP(hp[1]!) !== 0 && (hp[2] === undefined || Number(hp[2]) <= 65535);
+    }, { message: 'expected a resolver address: "ip", "ip:port" or "[v6]:port"' })).optional(),
     timeout: duration.default(5000),
   }).prefault({}),
 
@@ -101,7 +108,10 @@ export const configSchema = z.strictObject({
   }).prefault({}),
 
   retry: z.strictObject({
-    schedule: z.array(retrySlot).min(1).default(['5m until 6h', '1h until 22h', '6h until 4d22h']),
+    schedule: z.array(retrySlot).min(1).default(['5m until 6h', '1h until 22h', '6h until 4d22h'])
+      .refine((steps) => steps.every((s, i) => i === 0 || untilOf(s) > untilOf(steps[i - 1]!)), {
+        message: 'each step must end later than the one before, e.g. ["5m until 6h", "1h until 22h"]',
+      }),
     delay_notice_after: duration.default(4 * 3_600_000),
     delay_notice_every: duration.default(24 * 3_600_000),
   }).prefault({}),
@@ -156,7 +166,9 @@ export const configSchema = z.strictObject({
   }).prefault({}),
 
   store: z.strictObject({
-    postgres: z.string().optional(),
+    postgres: z.string().regex(/^postgres(ql)?:\/\//, {
+      message: 'expected a PostgreSQL URL, "postgres://user@host:5432/database"',
+    }).optional(),
   }).prefault({}),
 
   log: z.strictObject({

@@ -1,8 +1,15 @@
 /**
- * The embedded store: one SQLite file in data_dir, WAL with synchronous=FULL, so a commit is
- * on disk before it returns. Inserts from concurrent sessions are group-committed: those that
- * arrive within one turn of the event loop share one transaction and one fsync, and each
- * caller's promise resolves only after that commit.
+ * The embedded store: one SQLite file in data_dir in WAL mode. Accepting a message is the
+ * one write whose loss would break a promise (the 250 already sent), so message inserts
+ * commit with synchronous=FULL: the WAL is fsync'd before the commit returns, which also
+ * makes every earlier commit durable. Other writes (delivery outcomes, counters, sessions)
+ * commit with synchronous=NORMAL: they survive a crash of the process, and only an
+ * operating-system crash can lose the last of them, which at worst repeats a delivery.
+ * Each fsync blocks the event loop, so this keeps them to one per group of messages.
+ *
+ * Inserts from concurrent sessions are group-committed: those that arrive within one turn
+ * of the event loop share one transaction and one fsync, and each caller's promise
+ * resolves only after that commit.
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -33,7 +40,7 @@ export class SqliteStore implements Store {
     mkdirSync(dataDir, { recursive: true });
     this.db = new Database(join(dataDir, 'outpost.sqlite'));
     this.db.pragma('journal_mode = WAL');
-    this.db.pragma('synchronous = FULL');
+    this.db.pragma('synchronous = NORMAL');
     this.db.pragma('foreign_keys = ON');
     this.db.pragma('busy_timeout = 5000');
     this.migrate();
@@ -54,6 +61,10 @@ export class SqliteStore implements Store {
         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
       attempts: p('SELECT * FROM attempts WHERE message_id = ? ORDER BY time, id'),
       deleteMessage: p('DELETE FROM messages WHERE id = ?'),
+      addEvent: p(`INSERT INTO event_buckets (principal, kind, bucket, n) VALUES (?, ?, ?, ?)
+        ON CONFLICT (principal, kind, bucket) DO UPDATE SET n = event_buckets.n + excluded.n`),
+      countEvents: p('SELECT COALESCE(SUM(n), 0) AS n FROM event_buckets WHERE principal = ? AND kind = ? AND bucket >= ?'),
+      pruneEvents: p('DELETE FROM event_buckets WHERE bucket < ?'),
     };
   }
 
@@ -93,6 +104,7 @@ export class SqliteStore implements Store {
     const insertAll = this.db.transaction((items: Pending[]) => {
       for (const { msg } of items) this.insertOne(msg);
     });
+    this.db.pragma('synchronous = FULL');
     try {
       insertAll(batch);
       for (const p of batch) p.resolve();
@@ -106,6 +118,8 @@ export class SqliteStore implements Store {
           p.reject(err);
         }
       }
+    } finally {
+      this.db.pragma('synchronous = NORMAL');
     }
   }
 
@@ -320,17 +334,18 @@ export class SqliteStore implements Store {
   }
 
   async addEvent(principal: string, kind: string, time: number, n = 1): Promise<void> {
-    this.db.prepare('INSERT INTO events (principal, kind, time, n) VALUES (?, ?, ?, ?)').run(principal, kind, time, n);
+    this.stmts.addEvent!.run(principal, kind, eventBucket(time), n);
   }
 
+  /** Counts whole buckets, so the count may include events up to 10 s before `since`. */
   async countEvents(principal: string, kind: string, since: number): Promise<number> {
-    const r = this.db.prepare('SELECT COALESCE(SUM(n), 0) AS n FROM events WHERE principal = ? AND kind = ? AND time >= ?')
-      .get(principal, kind, since) as { n: number };
+    const r = this.stmts.countEvents!.get(principal, kind, eventBucket(since)) as { n: number };
     return r.n;
   }
 
+  /** Drops only buckets that end at or before `before`, never an event at or after it. */
   async pruneEvents(before: number): Promise<void> {
-    this.db.prepare('DELETE FROM events WHERE time < ?').run(before);
+    this.stmts.pruneEvents!.run(eventBucket(before));
   }
 
   // ---- key/value
@@ -403,4 +418,12 @@ function toBlock(r: Row): Block {
     since: r.since as number,
     counts: JSON.parse(r.counts as string) as Record<string, number>,
   };
+}
+
+/**
+ * Events are kept as counts per 10-second bucket, so counting an hour reads at most 360 rows
+ * however many events a principal has.
+ */
+function eventBucket(time: number): number {
+  return Math.floor(time / 10_000) * 10_000;
 }

@@ -4,6 +4,7 @@
  * and kept in data_dir/tls/, so the fingerprint a client pinned stays the same across
  * restarts. Clients that verify certificates need a real one.
  */
+import { createSecureContext } from 'node:tls';
 import { execFile } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
@@ -32,7 +33,15 @@ function readConfigured(cfg: LoadedConfig, key: 'cert' | 'key'): Buffer {
 
 export async function loadTlsMaterial(cfg: LoadedConfig): Promise<TlsMaterial> {
   if (cfg.tls.cert && cfg.tls.key) {
-    return { cert: readConfigured(cfg, 'cert'), key: readConfigured(cfg, 'key'), source: cfg.tls.cert };
+    const material = { cert: readConfigured(cfg, 'cert'), key: readConfigured(cfg, 'key'), source: cfg.tls.cert };
+    try {
+      createSecureContext({ cert: material.cert, key: material.key });
+    } catch (err) {
+      const where = cfg.source ?? '(embedded defaults)';
+      const why = (err as Error).message.replace(/^error:[0-9A-F]+:/, '');
+      throw new ConfigError(`${where}: keys tls.cert and tls.key: not a usable PEM certificate and key (${why})`);
+    }
+    return material;
   }
   const dir = join(cfg.data_dir, 'tls');
   const certPath = join(dir, 'cert.pem');
