@@ -75,7 +75,11 @@ export async function sendCompose(ctx: AppContext, input: SendInput): Promise<Se
 
 /** "The gateway answered: 554 5.7.1 Message refused: ..." plus what the user can do. */
 export function refusalSentence(r: Reply): string {
-  const after = isTransient(r) ? ' This is a temporary problem: try again later.' : '';
+  // Too many recipients in one message (4.5.3 at RCPT) will fail again however long one
+  // waits: the list has to be split.
+  const tooMany = r.enhanced === '4.5.3' && /recipients/i.test(r.text) && !/hour/i.test(r.text);
+  const after = tooMany ? ' Send it as several messages with fewer recipients each.'
+    : isTransient(r) ? ' This is a temporary problem: try again later.' : '';
   const text = formatReply(r);
   return `The gateway answered: ${text}${/[.!?]$/.test(text) ? '' : '.'}${after}`;
 }
