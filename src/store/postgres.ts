@@ -355,17 +355,21 @@ class PgStore implements Store {
   }
 
   async addEvent(principal: string, kind: string, time: number, n = 1): Promise<void> {
-    await this.pool.query('INSERT INTO events (principal, kind, time, n) VALUES ($1, $2, $3, $4)', [principal, kind, time, n]);
+    await this.pool.query(`INSERT INTO event_buckets (principal, kind, bucket, n) VALUES ($1, $2, $3, $4)
+      ON CONFLICT (principal, kind, bucket) DO UPDATE SET n = event_buckets.n + excluded.n`,
+    [principal, kind, eventBucket(time), n]);
   }
 
+  /** Counts whole buckets, so the count may include events up to 10 s before `since`. */
   async countEvents(principal: string, kind: string, since: number): Promise<number> {
-    const rows = await this.rows('SELECT COALESCE(SUM(n), 0) AS n FROM events WHERE principal = $1 AND kind = $2 AND time >= $3',
-      [principal, kind, since]);
+    const rows = await this.rows('SELECT COALESCE(SUM(n), 0) AS n FROM event_buckets WHERE principal = $1 AND kind = $2 AND bucket >= $3',
+      [principal, kind, eventBucket(since)]);
     return rows[0]!.n as number;
   }
 
+  /** Drops only buckets that end at or before `before`, never an event at or after it. */
   async pruneEvents(before: number): Promise<void> {
-    await this.pool.query('DELETE FROM events WHERE time < $1', [before]);
+    await this.pool.query('DELETE FROM event_buckets WHERE bucket < $1', [eventBucket(before)]);
   }
 
   // ---- key/value
@@ -446,4 +450,12 @@ function toBlock(r: Row): Block {
     since: r.since as number,
     counts: r.counts as Record<string, number>,
   };
+}
+
+/**
+ * Events are kept as counts per 10-second bucket, so counting an hour reads at most 360 rows
+ * however many events a principal has.
+ */
+function eventBucket(time: number): number {
+  return Math.floor(time / 10_000) * 10_000;
 }

@@ -332,20 +332,28 @@ for (const backend of BACKENDS) {
       assert.deepEqual(await s.listBlocks(), [b1]);
     }));
 
+    // Events are counted in 10-second buckets (T0 starts one), so times here are 10 s apart.
     test('events count within a window and prune before a time', () => withFreshStore(backend, async (s) => {
       await s.addEvent('ip:127.0.0.9', 'invalid', T0);
-      await s.addEvent('ip:127.0.0.9', 'invalid', T0 + 10, 3);
-      await s.addEvent('ip:127.0.0.9', 'invalid', T0 + 20);
-      await s.addEvent('ip:127.0.0.9', 'spam', T0 + 20, 7);
-      await s.addEvent('ip:127.0.0.8', 'invalid', T0 + 20);
+      await s.addEvent('ip:127.0.0.9', 'invalid', T0 + 10_000, 3);
+      await s.addEvent('ip:127.0.0.9', 'invalid', T0 + 20_000);
+      await s.addEvent('ip:127.0.0.9', 'spam', T0 + 20_000, 7);
+      await s.addEvent('ip:127.0.0.8', 'invalid', T0 + 20_000);
       assert.equal(await s.countEvents('ip:127.0.0.9', 'invalid', T0), 5);
-      assert.equal(await s.countEvents('ip:127.0.0.9', 'invalid', T0 + 10), 4);
-      assert.equal(await s.countEvents('ip:127.0.0.9', 'invalid', T0 + 11), 1);
+      assert.equal(await s.countEvents('ip:127.0.0.9', 'invalid', T0 + 10_000), 4);
+      // A window that starts inside a bucket counts the whole bucket: up to 10 s more.
+      assert.equal(await s.countEvents('ip:127.0.0.9', 'invalid', T0 + 15_000), 4);
+      assert.equal(await s.countEvents('ip:127.0.0.9', 'invalid', T0 + 20_000), 1);
       assert.equal(await s.countEvents('ip:127.0.0.9', 'spam', T0), 7);
       assert.equal(await s.countEvents('ip:127.0.0.7', 'invalid', T0), 0);
-      await s.pruneEvents(T0 + 10);
-      assert.equal(await s.countEvents('ip:127.0.0.9', 'invalid', 0), 4);
-      await s.pruneEvents(T0 + 21);
+      await s.addEvent('ip:127.0.0.9', 'invalid', T0 + 20_005, 2);
+      assert.equal(await s.countEvents('ip:127.0.0.9', 'invalid', T0 + 20_000), 3, 'same bucket adds up');
+      await s.pruneEvents(T0 + 10_000);
+      assert.equal(await s.countEvents('ip:127.0.0.9', 'invalid', 0), 6);
+      // Pruning never drops a bucket that still holds events at or after `before`.
+      await s.pruneEvents(T0 + 25_000);
+      assert.equal(await s.countEvents('ip:127.0.0.9', 'invalid', 0), 3);
+      await s.pruneEvents(T0 + 30_000);
       assert.equal(await s.countEvents('ip:127.0.0.9', 'invalid', 0), 0);
       assert.equal(await s.countEvents('ip:127.0.0.9', 'spam', 0), 0);
     }));
