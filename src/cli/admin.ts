@@ -6,7 +6,7 @@
  */
 import type { Command } from 'commander';
 import { hashPassword, normalizeAddress } from '../policy/auth.js';
-import { CliError, readStdin, withStore, type GlobalOptions } from './common.js';
+import { CliError, passwordFromStdin, withStore, type GlobalOptions } from './common.js';
 
 const ADDRESS = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
 
@@ -14,13 +14,6 @@ function address(raw: string): string {
   const a = normalizeAddress(raw);
   if (!ADDRESS.test(a)) throw new CliError(`"${raw}" is not an address (expected name@domain)`);
   return a;
-}
-
-async function passwordFromStdin(stdin: boolean | undefined): Promise<string> {
-  if (!stdin) throw new CliError('give the password on standard input with --password-stdin');
-  const pw = await readStdin();
-  if (pw === '') throw new CliError('the password is empty; give a password on standard input');
-  return pw;
 }
 
 export function registerAdmin(program: Command): void {

@@ -37,6 +37,14 @@ export async function readStdin(): Promise<string> {
   return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
 }
 
+/** The password of `--password-stdin`: refuses a missing flag and an empty password. */
+export async function passwordFromStdin(stdin: boolean | undefined): Promise<string> {
+  if (!stdin) throw new CliError('give the password on standard input with --password-stdin');
+  const pw = await readStdin();
+  if (pw === '') throw new CliError('the password is empty; give a password on standard input');
+  return pw;
+}
+
 export function reportAndExit(err: unknown): never {
   if (err instanceof ConfigError) {
     console.error(`outpost: config error:\n${err.message}`);
