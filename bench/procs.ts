@@ -70,27 +70,8 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
   });
 }
 
-/** A TCP port nothing listens on at `host` right now. */
-export function freePort(host = '127.0.0.1'): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.unref();
-    srv.once('error', reject);
-    srv.listen({ host, port: 0, exclusive: true }, () => {
-      const port = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-export function portIsFree(host: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const srv = net.createServer();
-    srv.unref();
-    srv.once('error', () => resolve(false));
-    srv.listen({ host, port, exclusive: true }, () => srv.close(() => resolve(true)));
-  });
-}
+// The bench and the tests pick ports the same way.
+export { freePort, portIsFree } from '../test/helpers/ports.js';
 
 /** Resolves once something on host:port answers with an SMTP greeting (220). */
 export async function waitForSmtp(host: string, port: number, timeoutMs: number, alive: () => boolean = () => true): Promise<void> {

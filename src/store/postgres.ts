@@ -19,8 +19,9 @@ import { PgInsertBatcher } from './pg-insert.js';
 import {
   HOURLY_COUNTS_SQL, hourlyCountsOf,
   type Account, type AdminAccount, type HourlyCount, type AttemptRow, type Block, type MessageFilter, type MessageRow, type NewMessage,
-  type Notify, type QueueStats, type RecipientRow, type RecipientState, type RecipientUpdate, type Store,
+  type QueueStats, type RecipientRow, type RecipientState, type RecipientUpdate, type Store,
 } from './store.js';
+import { toRecipient } from './rows.js';
 
 type Row = Record<string, unknown>;
 
@@ -413,25 +414,6 @@ function toMessage(r: Row, recipients: RecipientRow[]): MessageRow {
     eightBit: r.eight_bit as boolean,
     kind: r.kind as MessageRow['kind'],
     recipients,
-  };
-}
-
-function toRecipient(r: Row): RecipientRow {
-  return {
-    id: r.id as number,
-    messageId: r.message_id as string,
-    address: r.address as string,
-    domain: r.domain as string,
-    orcpt: r.orcpt as string | null,
-    notify: r.notify ? ((r.notify as string).split(',') as Notify) : null,
-    state: r.state as RecipientState,
-    attempts: r.attempts as number,
-    nextAttempt: r.next_attempt as number | null,
-    leaseOwner: r.lease_owner as string | null,
-    lastReply: r.last_reply as string | null,
-    lastAttempt: r.last_attempt as number | null,
-    doneAt: r.done_at as number | null,
-    nextDelayNotice: r.next_delay_notice as number | null,
   };
 }
 

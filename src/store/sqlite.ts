@@ -18,8 +18,9 @@ import { SQLITE_MIGRATIONS } from './sqlite-schema.js';
 import {
   domainOf, HOURLY_COUNTS_SQL, hourlyCountsOf,
   type Account, type AdminAccount, type HourlyCount, type AttemptRow, type Block, type MessageFilter, type MessageRow, type NewMessage,
-  type Notify, type QueueStats, type RecipientRow, type RecipientState, type RecipientUpdate, type Store,
+  type QueueStats, type RecipientRow, type RecipientState, type RecipientUpdate, type Store,
 } from './store.js';
+import { toRecipient } from './rows.js';
 
 type Row = Record<string, unknown>;
 
@@ -390,25 +391,6 @@ export class SqliteStore implements Store {
       .map((g) => g.pattern as string);
     return { address: r.address as string, hash: r.hash as string, created: r.created as number, grants };
   }
-}
-
-function toRecipient(r: Row): RecipientRow {
-  return {
-    id: r.id as number,
-    messageId: r.message_id as string,
-    address: r.address as string,
-    domain: r.domain as string,
-    orcpt: r.orcpt as string | null,
-    notify: r.notify ? ((r.notify as string).split(',') as Notify) : null,
-    state: r.state as RecipientState,
-    attempts: r.attempts as number,
-    nextAttempt: r.next_attempt as number | null,
-    leaseOwner: r.lease_owner as string | null,
-    lastReply: r.last_reply as string | null,
-    lastAttempt: r.last_attempt as number | null,
-    doneAt: r.done_at as number | null,
-    nextDelayNotice: r.next_delay_notice as number | null,
-  };
 }
 
 function toBlock(r: Row): Block {
